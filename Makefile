@@ -1,0 +1,145 @@
+# wirefault — in-kernel fault injection for PostgreSQL wire traffic.
+#
+#   make            build build/wirefault (BPF objects, skeletons, loader)
+#   make check      install missing packages, build, run every test
+#   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
+#   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
+#   make install    install the loader (PREFIX=/usr/local)
+#   V=1             show the commands
+#
+# Layout follows libbpf-tools: bpf/NAME.bpf.c -> build/NAME.bpf.o -> build/NAME.skel.h,
+# user/*.c -> the loader, tests/*/test_*.c -> one test program each (other .c files of a test
+# directory are helpers linked into every test of that directory).
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+OUT        := build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+LLVM_STRIP ?= $(shell command -v llvm-strip-14 || command -v llvm-strip || echo true)
+CC         ?= cc
+PREFIX     ?= /usr/local
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+  Q   :=
+  msg  =
+else
+  Q   := @
+  msg  = @printf '  %-9s %s\n' "$(1)" "$(2)";
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-unused-parameter -Wvla -Wnull-dereference
+CPPFLAGS := -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS   := -lbpf -lelf -lz -lpcap
+
+# clang 14 miscompiles atomics whose result is used unless -mcpu=v3 (DESIGN.md §7).
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+              -Ivmlinux -Iinclude -Ibpf -Wall -Werror -Wno-unused-function
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS   := $(patsubst user/%.c,$(OUT)/san/%.o,$(LIB_SRCS))
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_HELP  := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPFT_SRCS))
+E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
+
+.PHONY: all check test test-unit test-bpf test-e2e demo deps vmlinux install clean
+
+all: $(OUT)/wirefault
+
+# ---- BPF ------------------------------------------------------------------------------------
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) vmlinux/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- loader ---------------------------------------------------------------------------------
+$(OUT)/obj/%.o: user/%.c $(SKELS) | $(OUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(OUT)/san/%.o: user/%.c $(SKELS) | $(OUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(SANFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(OUT)/libwirefault.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/libwirefault-san.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/wirefault: $(OUT)/obj/main.o $(OUT)/libwirefault.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests ----------------------------------------------------------------------------------
+# Unit and BPF tests link the sanitized library: userspace logic always runs under ASan/UBSan.
+$(OUT)/tests/unit/%: tests/unit/%.c $(UNIT_HELP) $(OUT)/libwirefault-san.a | $(OUT)/tests/unit
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(SANFLAGS) $(WARNINGS) -o $@ $< $(UNIT_HELP) \
+		$(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
+
+$(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(SKELS) $(OUT)/libwirefault-san.a | $(OUT)/tests/bpf
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(SANFLAGS) $(WARNINGS) -o $@ $< $(BPFT_HELP) \
+		$(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
+
+test-unit: $(UNIT_BINS) $(OUT)/wirefault
+	@tests/run-suite.sh unit $(UNIT_BINS)
+
+test-bpf: $(BPFT_BINS)
+	@tests/run-suite.sh bpf $(BPFT_BINS)
+
+test-e2e: $(OUT)/wirefault
+	@tests/run-suite.sh e2e $(E2E_TESTS)
+
+test: test-unit test-bpf test-e2e
+
+# The two README commands: both install what is missing first (needs root on a fresh machine).
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+deps:
+	@scripts/install-deps.sh
+
+vmlinux:
+	$(call msg,GEN,vmlinux/vmlinux.h)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+install: $(OUT)/wirefault
+	install -D -m 0755 $(OUT)/wirefault $(DESTDIR)$(PREFIX)/sbin/wirefault
+
+$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf:
+	$(Q)mkdir -p $@
+
+clean:
+	$(call msg,CLEAN,$(OUT))
+	$(Q)rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/san/*.d)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Run-time configuration of the tc program, a one-entry array map written by
+ * the loader (pinned as /sys/fs/bpf/wirefault/config).  Until the loader has
+ * written it, port is 0 and the program passes everything (fail open).
+ */
+#ifndef WF_CONFIG_H
+#define WF_CONFIG_H
+
+#include "wf_types.h"
+
+enum wf_config_flags {
+	WF_CFG_RECORD = 1u << 0,	/* copy payload into the ring buffer */
+};
+
+struct wf_config {
+	__u16 port;		/* PostgreSQL server port to follow, host order; 0 = off */
+	__u16 pad;
+	__u32 flags;		/* enum wf_config_flags */
+	__u32 loader_pid;	/* for `wirefault status` and bpftool readers */
+	__u32 pad2;
+};
+
+/* skb->mark of packets wirefault injects; the program lets them through. */
+#define WF_OWN_MARK	0x77660001u
+
+#endif /* WF_CONFIG_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Outcome counters of the tc program: a per-CPU array indexed by
+ * enum wf_counter, summed by `wirefault status`.  The list is written once
+ * (X-macro) so that the BPF side, the loader and the docs agree on names.
+ */
+#ifndef WF_COUNTERS_H
+#define WF_COUNTERS_H
+
+#include "wf_types.h"
+
+/*
+ * Every packet the tc program sees ends in exactly one of PACKETS,
+ * OTHER_PACKETS, NON_TCP_OR_MALFORMED, OWN_PACKETS or NO_CONFIG, and is
+ * counted once more in its verdict counter (VERDICT_PASS = their sum while
+ * the program never drops).  The other counters refine PACKETS.
+ */
+#define WF_COUNTER_LIST(X)						\
+	X(PACKETS,		"TCP packets to or from the target port") \
+	X(OTHER_PACKETS,	"packets of other ports or protocols (not followed)") \
+	X(NON_TCP_OR_MALFORMED,	"IP packets whose TCP header could not be read " \
+				"(truncated, IPv6 extension headers, fragments)") \
+	X(OWN_PACKETS,		"packets injected by wirefault itself")	\
+	X(NO_CONFIG,		"packets passed untouched: no port configured") \
+	X(DATA_SEGMENTS,	"segments carrying new payload")	\
+	X(PAYLOAD_BYTES,	"new payload bytes")			\
+	X(RETRANSMITS,		"segments carrying only bytes already seen") \
+	X(MESSAGES,		"PostgreSQL message headers parsed")	\
+	X(FLOWS_NEW,		"connections tracked from their handshake") \
+	X(FLOWS_UNSYNCED,	"data segments of connections older than the loader") \
+	X(FLOWS_OPAQUE,		"data segments of directions not framed any more " \
+				"(encrypted, CancelRequest, not PostgreSQL)") \
+	X(FLOWS_DESYNC,		"times a direction lost framing (sequence gap or race)") \
+	X(FLOWS_RESYNC,		"times a direction regained framing at a ReadyForQuery") \
+	X(RACED_SEGMENTS,	"segments met while another CPU held their direction") \
+	X(NOT_POSTGRES,		"directions whose bytes are not PostgreSQL") \
+	X(FLOW_TABLE_FULL,	"flow table insertions that failed")	\
+	X(REC_PIECES,		"recorder pieces written to the ring")	\
+	X(REC_BYTES,		"recorder payload bytes written")	\
+	X(REC_LOST_PIECES,	"recorder pieces (and close records) lost: ring full or error") \
+	X(REC_LOST_BYTES,	"recorder payload bytes lost")		\
+	X(REC_CLOSES,		"connection-close records written")	\
+	X(ERRORS,		"internal errors (helper failures): the packet was passed") \
+	X(VERDICT_PASS,		"packets passed (TCX_NEXT)")
+
+enum wf_counter {
+#define WF_COUNTER_ENUM(name, doc) WF_CNT_##name,
+	WF_COUNTER_LIST(WF_COUNTER_ENUM)
+#undef WF_COUNTER_ENUM
+	WF_CNT__COUNT
+};
+
+#endif /* WF_COUNTERS_H */

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Ring-buffer records: what the tc program tells the loader's recorder.
+ *
+ * Every TCP segment with new payload on the target port becomes one *chunk*
+ * (fluent.py's unit: one delivery of bytes in one direction).  A chunk is
+ * sent as one or more *pieces*, each a struct wf_record followed by `len`
+ * payload bytes, because one record is bounded (segments on lo reach 512 KiB
+ * with GSO).  Pieces of one chunk carry the same chunk_len and increasing
+ * offset; the last one has offset + len == chunk_len.
+ */
+#ifndef WF_RECORD_H
+#define WF_RECORD_H
+
+#include "wf_types.h"
+#include "wf_flow.h"
+
+enum wf_record_kind {
+	WF_REC_CHUNK = 1,	/* payload bytes */
+	WF_REC_CLOSE = 2,	/* the connection ended (FIN both ways or RST): len = 0 */
+};
+
+enum wf_record_flags {
+	/* The connection's first chunk (fluent's is_initial).  Never set on
+	 * connections first seen mid-stream: their first chunk went by before
+	 * the loader. */
+	WF_REC_F_INITIAL = 1u << 0,
+	/* The framer did not follow all of this chunk: the direction was
+	 * joined mid-stream, lost sync (sequence gap), is encrypted, carried a
+	 * CancelRequest or is not PostgreSQL, or stopped being framed inside
+	 * this chunk.  Message boundaries are unknown from here on. */
+	WF_REC_F_UNFRAMED = 1u << 1,
+	/* Some bytes of this chunk are missing: an earlier piece was lost (ring
+	 * full) or the chunk is larger than WF_REC_PIECES_MAX pieces. */
+	WF_REC_F_TRUNCATED = 1u << 2,
+};
+
+struct wf_record {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 conn_id;		/* struct wf_flow.conn_id */
+	struct wf_flow_key flow;
+	__u32 seq;		/* TCP seq of the chunk's first byte */
+	__u32 chunk_len;	/* payload bytes of the whole chunk */
+	__u32 offset;		/* offset of this piece's first byte in the chunk */
+	__u32 len;		/* payload bytes following this header */
+	__u8 kind;		/* enum wf_record_kind */
+	__u8 dir;		/* enum wf_dir */
+	__u8 flags;		/* enum wf_record_flags */
+	__u8 pad[5];
+	/* __u8 data[len] follows */
+};
+
+/* Largest piece.  The per-CPU scratch slot holds one header + one piece. */
+#define WF_REC_PIECE_MAX	65536u
+/* Pieces per chunk: 8 x 64 KiB covers the largest lo skb seen (512 KiB). */
+#define WF_REC_PIECES_MAX	8u
+/* Default ring size; the loader may change it before load (--ring-size). */
+#define WF_REC_RING_DEFAULT	(16u << 20)
+
+#endif /* WF_RECORD_H */

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `wirefault run`: the loader.  Takes the instance lock, sweeps what a
+ * crashed run left, loads and attaches the BPF side, then serves the FIFO and
+ * drains the recorder until SIGINT/SIGTERM, and removes everything of its own
+ * on the way out.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "command_exec.h"
+#include "fifo_server.h"
+#include "instance_lock.h"
+#include "leftovers.h"
+#include "loader.h"
+#include "log.h"
+#include "recorder.h"
+#include "ring_reader.h"
+
+/* The kernel writes records without waking us; this bounds their wait. */
+#define RING_DRAIN_INTERVAL_MS 20
+
+struct run_opts {
+	struct wf_loader_opts ld;
+	const char *fifo;
+	const char *ready_file;
+	unsigned long max_rows;
+	unsigned long answer_timeout_ms;
+	int verbosity;
+	bool port_set;
+	int lock_fd;		/* held instance lock, where we publish ourselves */
+	bool inherit_fifo;	/* a dead loader created our FIFO: remove it on exit */
+};
+
+enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE };
+
+static const struct argp_option run_options[] = {
+	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required)", 0 },
+	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
+	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
+	{ "max-rows", OPT_MAX_ROWS, "N", 0, "recorder rows kept between dumps (default 100000; oldest dropped first, noted in the dump)", 0 },
+	{ "ring-size", OPT_RING_SIZE, "BYTES", 0, "kernel ring buffer size, a power of two >= 4096 (default 16 MiB)", 0 },
+	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },
+	{ "answer-timeout", OPT_ANSWER_TIMEOUT, "MS", 0, "drop an answer nobody reads within MS (default 10000)", 0 },
+	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write PATH once attached and listening (for scripts)", 0 },
+	{ "verbose", 'v', NULL, 0, "more output (-vv: libbpf and verifier logs)", 0 },
+	{ 0 },
+};
+
+static error_t run_parse(int key, char *arg, struct argp_state *state)
+{
+	struct run_opts *o = state->input;
+	unsigned long v;
+
+	switch (key) {
+	case 'p':
+		if (wf_parse_uint(arg, 1, 65535, &v))
+			argp_error(state, "invalid port '%s': expected 1..65535", arg);
+		o->ld.port = (unsigned int)v;
+		o->port_set = true;
+		break;
+	case 'f':
+		o->fifo = arg;
+		break;
+	case 'i':
+		if (o->ld.n_ifaces == WF_MAX_IFACES)
+			argp_error(state, "at most %d interfaces", WF_MAX_IFACES);
+		o->ld.ifaces[o->ld.n_ifaces++] = arg;
+		break;
+	case OPT_MAX_ROWS:
+		if (wf_parse_uint(arg, 1, 100000000, &o->max_rows))
+			argp_error(state, "invalid --max-rows '%s': expected 1..100000000", arg);
+		break;
+	case OPT_RING_SIZE:
+		if (wf_parse_uint(arg, 4096, 1UL << 30, &v) || (v & (v - 1)))
+			argp_error(state, "invalid --ring-size '%s': expected a power of two from 4096 to 1073741824", arg);
+		o->ld.ring_size = (unsigned int)v;
+		break;
+	case OPT_NO_RECORD:
+		o->ld.record = false;
+		break;
+	case OPT_ANSWER_TIMEOUT:
+		if (wf_parse_uint(arg, 1, 3600000, &o->answer_timeout_ms))
+			argp_error(state, "invalid --answer-timeout '%s': expected 1..3600000 ms", arg);
+		break;
+	case OPT_READY_FILE:
+		o->ready_file = arg;
+		break;
+	case 'v':
+		o->verbosity++;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!o->port_set)
+			argp_error(state, "--port is required");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp run_argp = {
+	run_options, run_parse, NULL,
+	"Attach to the traffic of a PostgreSQL port and serve fault-injection commands.\n"
+	"\n"
+	"Runs in the foreground until SIGINT or SIGTERM, then detaches and removes everything it "
+	"created. Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN; CAP_SYS_ADMIN to mount bpffs).\n"
+	"\n"
+	"USAGE: wirefault run --port PORT [--fifo PATH] [--iface IF]...\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  wirefault run --port 5432\n"
+	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
+	"\v"
+	"Exit status: 0 after a clean stop, 1 if it could not start, 2 on usage errors.",
+	NULL, NULL, NULL,
+};
+
+static int sweep_leftovers(void)
+{
+	int links = wf_links_detach_all();
+	int pins = wf_pins_remove();
+
+	if (links < 0 && links != -EPERM)
+		wf_warn("could not list BPF links: %s", strerror(-links));
+	if (pins < 0) {
+		wf_err("failed to remove leftovers in %s: %s", WF_PIN_DIR, strerror(-pins));
+		return pins;
+	}
+	if (links > 0 || pins > 0)
+		wf_info("removed leftovers of an earlier run: %d link(s), %s", links > 0 ? links : 0,
+			pins > 0 ? WF_PIN_DIR : "no pins");
+	return 0;
+}
+
+static int write_ready_file(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)getpid());
+	return fclose(f) ? -errno : 0;
+}
+
+static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd)
+{
+	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
+	struct wf_fifo_server fifo;
+	long long next_drain = 0;
+	int err;
+
+	exec.rr = wf_ring_reader_new(wf_loader_records_fd(ld), rec);
+	if (!exec.rr) {
+		err = -errno;
+		wf_err("failed to open the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	err = wf_fifo_server_open(&fifo, o->fifo, (int)o->answer_timeout_ms, wf_command_exec, &exec);
+	if (err) {
+		wf_err("failed to open FIFO %s: %s%s", o->fifo, strerror(-err),
+		       err == -EEXIST ? " (the path exists and is not a FIFO)" : "");
+		wf_ring_reader_free(exec.rr);
+		return err;
+	}
+	fifo.created |= o->inherit_fifo;
+
+	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .fifo_created = fifo.created,
+					 .started = (long long)time(NULL) };
+	snprintf(info.fifo, sizeof(info.fifo), "%s", o->fifo);
+	for (int i = 0; i < o->ld.n_ifaces; i++) {
+		size_t l = strlen(info.ifaces);
+
+		snprintf(info.ifaces + l, sizeof(info.ifaces) - l, "%s%s", i ? "," : "", o->ld.ifaces[i]);
+	}
+	err = wf_instance_publish(o->lock_fd, &info);
+	if (err)
+		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
+
+	if (o->ready_file && (err = write_ready_file(o->ready_file)))
+		wf_warn("failed to write ready file %s: %s", o->ready_file, strerror(-err));
+	wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
+
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = wf_ring_reader_fd(exec.rr), .events = POLLIN },
+		};
+		int timeout = (int)(next_drain - wf_now_ms());
+
+		if (timeout < 0)
+			timeout = 0;
+		wf_fifo_server_prepare(&fifo, &pfd[2], &timeout);
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+			err = -errno;
+			wf_err("poll failed: %s", strerror(-err));
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				wf_info("received %s, stopping", strsignal((int)si.ssi_signo));
+			err = 0;
+			break;
+		}
+		if ((pfd[1].revents & POLLIN) || wf_now_ms() >= next_drain) {
+			wf_ring_reader_drain(exec.rr);
+			next_drain = wf_now_ms() + RING_DRAIN_INTERVAL_MS;
+		}
+		wf_fifo_server_service(&fifo, pfd[2].revents);
+	}
+	wf_ring_reader_drain(exec.rr);
+	if (o->ready_file)
+		unlink(o->ready_file);
+	wf_fifo_server_close(&fifo);
+	wf_ring_reader_free(exec.rr);
+	return err;
+}
+
+int wf_cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {
+		.fifo = WF_FIFO_DEFAULT,
+		.max_rows = WF_RECORDER_DEFAULT_MAX_ROWS,
+		.answer_timeout_ms = WF_FIFO_ANSWER_TIMEOUT_MS_DEFAULT,
+		.ld = { .record = true },
+		.lock_fd = -1,
+	};
+	struct wf_instance_info holder;
+	struct wf_loader ld;
+	struct wf_recorder *rec;
+	sigset_t mask;
+	int sfd, err;
+
+	if (argp_parse(&run_argp, argc, argv, 0, NULL, &o))
+		return WF_EXIT_USAGE;
+	if (o.ld.n_ifaces == 0)
+		o.ld.ifaces[o.ld.n_ifaces++] = "lo";
+	wf_log_set_verbosity(o.verbosity);
+	wf_log_setup_libbpf();
+
+	o.lock_fd = wf_instance_lock(&holder);
+	if (o.lock_fd == -EBUSY) {
+		if (holder.pid)
+			wf_err("another wirefault loader is running (pid %d, port %u, fifo %s); stop it first",
+			       (int)holder.pid, holder.port, holder.fifo);
+		else
+			wf_err("another wirefault loader is starting; stop it first");
+		return WF_EXIT_FAILURE;
+	}
+	if (o.lock_fd < 0) {
+		wf_err("failed to take the instance lock %s: %s%s", wf_lock_path(), strerror(-o.lock_fd),
+		       o.lock_fd == -EACCES || o.lock_fd == -EPERM ? " (wirefault run needs root)" : "");
+		return WF_EXIT_FAILURE;
+	}
+	/* A dead loader's FIFO, if it created one, goes with its other leftovers
+	 * (or becomes ours to remove, when we use the same path). */
+	if (holder.pid && holder.fifo_created && holder.fifo[0] && strcmp(holder.fifo, o.fifo))
+		unlink(holder.fifo);
+	o.inherit_fifo = holder.pid && holder.fifo_created && !strcmp(holder.fifo, o.fifo);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	err = sfd < 0 ? -errno : 0;
+	if (err) {
+		wf_err("signalfd failed: %s", strerror(-err));
+		goto unlock;
+	}
+	err = wf_bpffs_ensure();
+	if (err) {
+		wf_err("bpffs is not mounted at %s and mounting it failed: %s%s", WF_BPFFS_ROOT, strerror(-err),
+		       err == -EPERM ? " (need CAP_SYS_ADMIN)" : "");
+		goto close_sfd;
+	}
+	err = sweep_leftovers();
+	if (err)
+		goto close_sfd;
+	err = wf_loader_start(&ld, &o.ld);
+	if (err)
+		goto close_sfd;
+	rec = wf_recorder_new(&(struct wf_recorder_opts){ .max_rows = o.max_rows });
+	if (!rec) {
+		err = -ENOMEM;
+		wf_err("out of memory");
+	} else {
+		err = serve(&o, &ld, rec, sfd);
+		wf_recorder_free(rec);
+	}
+	wf_loader_stop(&ld);
+close_sfd:
+	if (sfd >= 0)
+		close(sfd);
+unlock:
+	wf_instance_unlock(o.lock_fd);
+	return err ? WF_EXIT_FAILURE : WF_EXIT_OK;
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `wirefault status`: is a loader running, and what is it doing?  Reads the
+ * instance description, the pinned maps and the kernel's list of links, so it
+ * works from any shell without talking to the loader.
+ */
+#include <argp.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "instance_lock.h"
+#include "leftovers.h"
+#include "loader.h"
+#include "log.h"
+#include "wf_config.h"
+#include "wf_flow.h"
+
+static const struct argp status_argp = {
+	NULL, NULL, NULL,
+	"Show the running loader: its port, FIFO, attachments, flows and counters.\n"
+	"\v"
+	"Exit status: 0 while a loader runs, 3 when none runs, 1 if that cannot be told.",
+	NULL, NULL, NULL,
+};
+
+static void print_link(const struct wf_link_desc *link, void *ctx)
+{
+	wf_links_print(ctx, link);
+}
+
+static long count_flows(void)
+{
+	struct wf_flow_key key, next;
+	int fd = bpf_obj_get(WF_PIN_DIR "/flows");
+	long n = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+		key = next;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+static void print_counters(void)
+{
+	__u64 c[WF_CNT__COUNT];
+	int fd = bpf_obj_get(WF_PIN_DIR "/counters");
+
+	if (fd < 0) {
+		printf("counters: unavailable (%s)\n", strerror(errno));
+		return;
+	}
+	if (wf_counters_read(fd, c) == 0) {
+		printf("counters:\n");
+		for (int i = 0; i < WF_CNT__COUNT; i++)
+			printf("  %-22s %12llu  %s\n", wf_counter_names[i], (unsigned long long)c[i],
+			       wf_counter_docs[i]);
+	}
+	close(fd);
+}
+
+int wf_cmd_status(int argc, char **argv)
+{
+	struct wf_instance_info info;
+	int running, links;
+	long flows;
+
+	if (argp_parse(&status_argp, argc, argv, 0, NULL, NULL))
+		return WF_EXIT_USAGE;
+	running = wf_instance_probe(&info);
+	if (running < 0) {
+		wf_err("cannot read %s: %s", wf_lock_path(), strerror(-running));
+		return WF_EXIT_FAILURE;
+	}
+	if (!running) {
+		printf("no wirefault loader is running\n");
+		links = wf_links_foreach(NULL, NULL);
+		if (links > 0 || access(WF_PIN_DIR, F_OK) == 0)
+			printf("leftovers of a crashed loader are present: run 'wirefault cleanup'\n");
+		return WF_EXIT_NOT_RUNNING;
+	}
+	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
+	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
+	printf("pipeline: conn.allow()\n");
+	printf("attachments:\n");
+	links = wf_links_foreach(print_link, stdout);
+	if (links < 0)
+		printf("  unavailable (%s; run as root)\n", strerror(-links));
+	flows = count_flows();
+	if (flows >= 0)
+		printf("flows tracked: %ld (bpftool map dump pinned %s/flows)\n", flows, WF_PIN_DIR);
+	print_counters();
+	return WF_EXIT_OK;
+}

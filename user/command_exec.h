@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Running one FIFO command against the live loader and producing the exact
+ * answer bytes of the protocol: "\n" for an accepted pipeline command, the
+ * error text + "\n" for a refused one (the previous pipeline stays active),
+ * the dump rows without a trailing newline for recorder.dump(), nothing for
+ * recorder.reset().
+ */
+#ifndef WF_COMMAND_EXEC_H
+#define WF_COMMAND_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wf_recorder;
+struct wf_ring_reader;
+
+struct wf_exec_ctx {
+	struct wf_recorder *rec;
+	struct wf_ring_reader *rr;	/* drained before a dump so it includes everything */
+	int counters_fd;		/* kernel counters, for recorder losses; -1 if none */
+	uint64_t lost_pieces_seen;	/* losses already reported to the recorder */
+	uint64_t lost_bytes_seen;
+};
+
+/* A wf_fifo_handler: ctx is a struct wf_exec_ctx. */
+char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer_len);
+
+#endif /* WF_COMMAND_EXEC_H */

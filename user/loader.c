@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "leftovers.h"
+#include "log.h"
+#include "wf_config.h"
+#include "wf_record.h"
+#include "wirefault.skel.h"
+
+/* libbpf 1.1 predates tcx: its headers have neither the attach type nor a helper. */
+#define WF_BPF_TCX_INGRESS 46
+
+const char *const wf_counter_names[WF_CNT__COUNT] = {
+#define WF_COUNTER_NAME(name, doc) #name,
+	WF_COUNTER_LIST(WF_COUNTER_NAME)
+#undef WF_COUNTER_NAME
+};
+
+const char *const wf_counter_docs[WF_CNT__COUNT] = {
+#define WF_COUNTER_DOC(name, doc) doc,
+	WF_COUNTER_LIST(WF_COUNTER_DOC)
+#undef WF_COUNTER_DOC
+};
+
+static const char *privilege_hint(int err)
+{
+	return err == -EPERM || err == -EACCES ? " (need root, or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN)" : "";
+}
+
+/* The maps a user may inspect with bpftool; the ring and scratch are not readable that way. */
+static struct bpf_map *pinned_map(struct wirefault_bpf *skel, int i)
+{
+	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters };
+
+	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+}
+
+static int pin_maps(struct wf_loader *ld)
+{
+	struct bpf_map *map;
+	char path[256];
+	int err;
+
+	if (mkdir(WF_PIN_DIR, 0700) < 0 && errno != EEXIST) {
+		err = -errno;
+		wf_err("failed to create %s: %s", WF_PIN_DIR, strerror(-err));
+		return err;
+	}
+	ld->pinned = true;
+	for (int i = 0; (map = pinned_map(ld->skel, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", WF_PIN_DIR, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err) {
+			wf_err("failed to pin map %s at %s: %s", bpf_map__name(map), path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int attach_tcx(struct wf_loader *ld, const char *ifname)
+{
+	unsigned int ifindex = if_nametoindex(ifname);
+	int fd;
+
+	if (!ifindex) {
+		wf_err("no interface named %s", ifname);
+		return -ENODEV;
+	}
+	fd = bpf_link_create(bpf_program__fd(ld->skel->progs.wf_tc_ingress), (int)ifindex,
+			     WF_BPF_TCX_INGRESS, NULL);
+	if (fd < 0) {
+		int err = -errno;
+
+		if (err == -EINVAL || err == -EOPNOTSUPP)
+			wf_err("failed to attach tcx ingress link on %s: %s (this kernel lacks tcx links: Linux >= 6.6 needed)",
+			       ifname, strerror(-err));
+		else
+			wf_err("failed to attach tcx ingress link on %s: %s%s", ifname, strerror(-err),
+			       err == -EPERM ? " (need CAP_NET_ADMIN)" : "");
+		return err;
+	}
+	ld->link_fds[ld->n_links] = fd;
+	ld->ifindexes[ld->n_links] = ifindex;
+	ld->n_links++;
+	wf_debug("attached tcx ingress link on %s (ifindex %u)", ifname, ifindex);
+	return 0;
+}
+
+int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
+{
+	struct wf_config cfg = { 0 };
+	__u32 zero = 0;
+	int ncpus, err;
+
+	memset(ld, 0, sizeof(*ld));
+	ld->skel = wirefault_bpf__open();
+	if (!ld->skel) {
+		err = -errno;
+		wf_err("failed to open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		err = ncpus < 0 ? ncpus : -EINVAL;
+		wf_err("failed to count CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	bpf_map__set_max_entries(ld->skel->maps.rec_scratch, (__u32)ncpus);
+	bpf_map__set_max_entries(ld->skel->maps.records, opts->ring_size ? opts->ring_size : WF_REC_RING_DEFAULT);
+
+	err = wirefault_bpf__load(ld->skel);
+	if (err) {
+		wf_err("failed to load the BPF programs: %s%s%s", strerror(-err), privilege_hint(err),
+		       wf_log_verbosity() < 2 ? "; run with -vv for the verifier log" : "");
+		goto fail;
+	}
+	err = pin_maps(ld);
+	if (err)
+		goto fail;
+
+	cfg.port = (__u16)opts->port;
+	cfg.flags = opts->record ? WF_CFG_RECORD : 0;
+	cfg.loader_pid = (__u32)getpid();
+	if (bpf_map_update_elem(bpf_map__fd(ld->skel->maps.config), &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		wf_err("failed to write the configuration map: %s", strerror(-err));
+		goto fail;
+	}
+	for (int i = 0; i < opts->n_ifaces; i++) {
+		err = attach_tcx(ld, opts->ifaces[i]);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	wf_loader_stop(ld);
+	return err;
+}
+
+void wf_loader_stop(struct wf_loader *ld)
+{
+	/* Detach first so no packet meets a half-torn-down program, then unpin. */
+	for (int i = ld->n_links - 1; i >= 0; i--)
+		close(ld->link_fds[i]);
+	ld->n_links = 0;
+	if (ld->pinned) {
+		int err = wf_pins_remove();
+
+		if (err < 0)
+			wf_warn("failed to remove %s: %s", WF_PIN_DIR, strerror(-err));
+		ld->pinned = false;
+	}
+	wirefault_bpf__destroy(ld->skel);
+	ld->skel = NULL;
+}
+
+int wf_loader_records_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.records);
+}
+
+int wf_loader_counters_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.counters);
+}
+
+int wf_counters_read(int counters_fd, __u64 out[WF_CNT__COUNT])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *percpu;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 k = 0; k < WF_CNT__COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(counters_fd, &k, percpu) == 0)
+			for (int c = 0; c < ncpus; c++)
+				out[k] += percpu[c];
+	}
+	free(percpu);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading the BPF side: open the skeleton, size its maps, load, pin the maps
+ * (BTF-typed, for `bpftool map dump pinned /sys/fs/bpf/wirefault/NAME`),
+ * write the configuration, attach the tc program as a tcx ingress *link* on
+ * each interface.  Links belong to this process's fds, so the kernel detaches
+ * everything if the loader dies (fail open); the pins are removed on stop.
+ */
+#ifndef WF_LOADER_H
+#define WF_LOADER_H
+
+#include <stdbool.h>
+
+#include "wf_counters.h"
+
+#define WF_MAX_IFACES 8
+
+struct wirefault_bpf;
+
+struct wf_loader_opts {
+	unsigned int port;			/* PostgreSQL server port to follow */
+	const char *ifaces[WF_MAX_IFACES];
+	int n_ifaces;
+	unsigned int ring_size;			/* bytes, a power of two (0 = default) */
+	bool record;				/* copy payload into the ring buffer */
+};
+
+struct wf_loader {
+	struct wirefault_bpf *skel;
+	int link_fds[WF_MAX_IFACES];
+	unsigned int ifindexes[WF_MAX_IFACES];
+	int n_links;
+	bool pinned;
+};
+
+/* Everything or nothing: on failure, what was done is undone.  Prints its
+ * own error (naming the missing privilege or kernel feature). */
+int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts);
+void wf_loader_stop(struct wf_loader *ld);
+
+int wf_loader_records_fd(const struct wf_loader *ld);
+int wf_loader_counters_fd(const struct wf_loader *ld);
+
+/* Sum a per-CPU counters map (ours or a pinned one) into out[]. */
+int wf_counters_read(int counters_fd, __u64 out[WF_CNT__COUNT]);
+
+/* Names and descriptions, in enum wf_counter order. */
+extern const char *const wf_counter_names[WF_CNT__COUNT];
+extern const char *const wf_counter_docs[WF_CNT__COUNT];
+
+#endif /* WF_LOADER_H */
