@@ -6,7 +6,9 @@
  *
  * Chunks come from the ring buffer (user/ring_reader.c) or from a pcap file
  * (user/pcap_source.c); both feed the same recorder, so a capture and a live
- * run print identically.
+ * run print identically.  Row contents, including the placeholders for
+ * bytes that cannot be decoded, are described in user/recorder.c; the
+ * differences from fluent.py in docs/differences.md.
  */
 #ifndef WF_RECORDER_H
 #define WF_RECORDER_H

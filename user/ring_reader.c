@@ -55,9 +55,10 @@ static void deliver(struct wf_ring_reader *rr, uint64_t conn_id, uint8_t dir, ui
 
 static void flush_partial(struct wf_ring_reader *rr, struct partial_chunk *p)
 {
-	/* Deliver what arrived so the stream keeps its bytes; the loss is noted. */
+	/* Deliver what arrived, marked unframed: the stream now has a hole, so
+	 * the recorder must stop reassembling across it. */
 	if (p->have)
-		deliver(rr, p->conn_id, p->dir, p->flags, p->data, p->have);
+		deliver(rr, p->conn_id, p->dir, p->flags | WF_REC_F_UNFRAMED, p->data, p->have);
 	rr->incomplete++;
 	free(p->data);
 	memset(p, 0, sizeof(*p));

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The golden corpus: replays each conformance/golden/NAME.pcap through
+ * pcap_source and the recorder, for port 9060 (the client-to-proxy leg, the
+ * traffic wirefault sees), and compares the dump with NAME.dump, the exact
+ * bytes fluent.py returned for the same run.
+ *
+ * Every row must be byte-identical, except the differences declared in
+ * `differences` below, each with its reason: the expected dump is the
+ * golden dump with those edits applied, and it must match exactly.  An
+ * undeclared difference fails, and so does a declared one that no longer
+ * applies.
+ *
+ * The corpus is found at $WF_CONFORMANCE_DIR/golden, else at
+ * tests/conformance/golden (the copy vendored in the repository).
+ * A missing corpus is a failure, not a skip.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "pcap_source.h"
+#include "recorder.h"
+#include "strbuf.h"
+
+#define PROXY_PORT 9060
+
+/* Every scenario the corpus has; more .pcap files are replayed too. */
+static const char *const scenarios[] = {
+	"concurrent_connections", "copy_from_stdin", "copy_to_stdout", "error_response",
+	"extended_protocol", "long_query", "multi_statement", "normalizations",
+	"nulls_binary", "reset_numbering", "simple_query", "ssl_prefer_startup",
+	"unicode_query",
+};
+
+/* The runner sent recorder.reset() in the middle of these scenarios: just
+ * before the first chunk of their n-th connection. */
+static const struct {
+	const char *scenario;
+	int before_connection;
+} resets[] = {
+	{ "reset_numbering", 3 },
+};
+
+/* ---- the declared differences ----------------------------------------------------------- */
+
+#define INT32 "deliberate: DataRow column lengths decoded as Int32 (the reference reads Int16: " \
+	      "the first column shows length=0,value=b'' and the rest are shifted)"
+#define NULLS "deliberate: NULL (length -1) decoded as length=-1,value=None (the reference " \
+	      "stops parsing the chunk there)"
+#define UTF8  "deliberate: non-ASCII text decoded as UTF-8 (the reference stops parsing the " \
+	      "chunk there and prints [])"
+#define SPLIT "deliberate: a message split across chunks is reassembled and printed with the " \
+	      "chunk that completes it (the reference prints [] for every piece)"
+#define CHUNK "chunking: pcap segment != proxy read (the proxy read two segments at once)"
+
+/*
+ * How the dump file spells things inside a DataRow element (the text passes
+ * through three escapings: repr of the column list, repr of the row's list,
+ * fluent's backslash doubling):
+ */
+#define Q	"\\\\'"				/* a quote of a column's b'...' */
+#define COL(n, v) "\"C(length=" #n ",value=b" Q v Q ")\""	/* a column with plain text */
+#define NULL_COL Q "C(length=-1,value=None)" Q	/* a NULL column */
+#define Q2	"\\\\\\\\\\\\'"			/* ... of a column that holds both quotes */
+#define X8	"\\\\\\\\\\\\\\\\"		/* the backslash of a \xNN or \t escape */
+#define X16	X8 X8				/* a backslash byte (escaped \\) */
+
+/*
+ * In golden row `row` of `scenario`, the text `from` (searched after the
+ * previous edit of the same row) becomes `to`.  from == NULL: wirefault has
+ * the extra row `to`, before golden row `row`.  {{N*c}} in `to` stands for
+ * N times the character c.
+ */
+struct difference {
+	const char *scenario;
+	size_t row;
+	const char *from;
+	const char *to;
+	const char *reason;
+};
+
+static const struct difference differences[] = {
+	{ "concurrent_connections", 5, COL(0, ""), COL(12, "conn A first"), INT32 },
+	{ "concurrent_connections", 7, COL(0, ""), COL(12, "conn B first"), INT32 },
+	{ "concurrent_connections", 9, COL(0, ""), COL(13, "conn A second"), INT32 },
+
+	{ "copy_from_stdin", 9, COL(0, ""), COL(1, "3"), INT32 },
+
+	{ "extended_protocol", 5, COL(0, "") ", " COL(2, "42"), COL(2, "42") ", " COL(5, "hello"), INT32 },
+	{ "extended_protocol", 6, "parameters=[])']",
+	  "parameters=[])', 'Bind(destination_portal=,prepared_statement=,parameter_format_codes=[0, 0],"
+	  "parameter_values=[\"Anonymous(length=1,value=b" Q "7" Q ")\", " Q "Anonymous(length=-1,value=None)" Q
+	  "],result_column_format_count=1,result_column_format_codes=[0])', 'Describe(portal=<unnamed>)', "
+	  "'Execute(<unnamed>, max_rows_to_return=0)', 'Sync()']", NULLS },
+	{ "extended_protocol", 7, COL(0, "") ", " COL(1, "7"), COL(1, "7") ", " NULL_COL, INT32 "; " NULLS },
+	{ "extended_protocol", 9, COL(0, ""),
+	  "\"C(length=4,value=b" Q X8 "x00" X8 "x00" X8 "x00" X8 "x01" Q ")\"", INT32 },
+
+	{ "long_query", 4, "[]", "[\"Query(query=SELECT length('{{70000*A}}') AS len;)\"]", SPLIT },
+	{ "long_query", 5, COL(0, ""), COL(5, "70000"), INT32 },
+	{ "long_query", 11, NULL,
+	  "1\tworker\t['DataRow(columncount=2,columns=[" COL(1, "t") ", " COL(70000, "{{70000*C}}") "])', "
+	  "'CommandComplete(command=SELECT 1)', 'ReadyForQuery(state=idle)']", CHUNK "; " SPLIT },
+
+	{ "multi_statement", 3, COL(0, ""), COL(1, "1"), INT32 },
+	{ "multi_statement", 3, COL(0, "") ", " COL(1, "x"), COL(1, "x") ", " COL(1, "2"), INT32 },
+	{ "multi_statement", 3, COL(0, ""), COL(1, "3"), INT32 },
+
+	{ "normalizations", 3,
+	  COL(0, "") ", " COL(48, "public.copy_test_120340 x public.t_2 public.Ab_1") ", " COL(0, ""),
+	  COL(48, "public.copy_test_120340 x public.t_2 public.Ab_1") ", "
+	  COL(29, "2018-06-07 05:18:19.388992-07") ", " COL(25, "2018-06-11 05:30:43.01-07"), INT32 },
+	{ "normalizations", 7, COL(0, ""), COL(30, "15.20 (Debian 15.20-0+deb12u1)"), INT32 },
+
+	{ "nulls_binary", 3, COL(0, "") ", " COL(1, "a"), COL(1, "a") ", " COL(1, "b"), INT32 },
+	{ "nulls_binary", 7, "format_code=0)'])\"]",
+	  "format_code=0)'])\", 'DataRow(columncount=2,columns=[" NULL_COL ", " COL(1, "x") "])', "
+	  "'CommandComplete(command=SELECT 1)', 'ReadyForQuery(state=idle)']", NULLS },
+	{ "nulls_binary", 11,
+	  COL(0, "") ", " COL(12, X16 "x00010203ff") ", " COL(0, "") ", " COL(8, "tab" X8 "there") ", "
+	  COL(0, ""),
+	  COL(12, X16 "x00010203ff") ", " COL(8, "tab" X8 "there") ", "
+	  /* quo'te "dq": both quotes, so this column is single-quoted one level up */
+	  Q "C(length=11,value=b" Q2 "quo" X8 Q2 "te \"dq\"" Q2 ")" Q ", "
+	  COL(10, "back" X16 "slash") ", " COL(300, "{{300*z}}"), INT32 },
+
+	{ "reset_numbering", 3, COL(0, ""), COL(13, "C after reset"), INT32 },
+	{ "reset_numbering", 5, COL(0, ""), COL(13, "A after reset"), INT32 },
+	{ "reset_numbering", 7, COL(0, ""), COL(13, "B after reset"), INT32 },
+
+	{ "simple_query", 3, COL(0, ""), COL(1, "1"), INT32 },
+
+	{ "ssl_prefer_startup", 5, COL(0, ""), COL(1, "1"), INT32 },
+
+	{ "unicode_query", 2, "[]", "[\"Query(query=SELECT 'é日本' AS u)\"]", UTF8 },
+	{ "unicode_query", 3, COL(0, ""),
+	  COL(8, X8 "xc3" X8 "xa9" X8 "xe6" X8 "x97" X8 "xa5" X8 "xe6" X8 "x9c" X8 "xac"), INT32 },
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- corpus access ------------------------------------------------------------------------ */
+
+static char golden_dir[PATH_MAX];
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* $WF_CONFORMANCE_DIR/golden, else the copy vendored in the repository
+ * (tests/conformance/golden, found from this program's path
+ * build/tests/unit/, else from the working directory). */
+static bool find_golden_dir(void)
+{
+	const char *env = getenv("WF_CONFORMANCE_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(golden_dir, sizeof(golden_dir), "%s/golden", env);
+		return is_dir(golden_dir);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(golden_dir, sizeof(golden_dir), "%s/../../../tests/conformance/golden", dirname(exe));
+		if (is_dir(golden_dir))
+			return true;
+	}
+	snprintf(golden_dir, sizeof(golden_dir), "tests/conformance/golden");
+	return is_dir(golden_dir);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	strbuf_reserve(&sb, 0);
+	return strbuf_detach(&sb, len);
+}
+
+/* Rows of a dump: split on '\n' (in place); an empty dump has no rows. */
+struct rows {
+	char **v;
+	size_t n;
+};
+
+static void split_rows(char *text, struct rows *r)
+{
+	char *p;
+
+	r->n = 0;
+	r->v = NULL;
+	if (!*text)
+		return;
+	for (p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		r->v = realloc(r->v, (r->n + 1) * sizeof(*r->v));
+		assert_non_null(r->v);
+		r->v[r->n++] = p;
+	}
+	for (p = text; (p = strchr(p, '\n')); p++)
+		*p = '\0';
+}
+
+/* Expands {{N*c}} into N times c. */
+static void expand(struct strbuf *out, const char *s)
+{
+	const char *open, *close;
+	unsigned long count;
+	char *end;
+
+	while ((open = strstr(s, "{{"))) {
+		strbuf_add(out, s, (size_t)(open - s));
+		count = strtoul(open + 2, &end, 10);
+		assert_true(end[0] == '*' && end[1] && end[2] == '}' && end[3] == '}');
+		while (count--)
+			strbuf_addc(out, end[1]);
+		close = end + 4;
+		s = close;
+	}
+	strbuf_adds(out, s);
+}
+
+/* ---- replay ------------------------------------------------------------------------------- */
+
+struct replay_ctx {
+	struct wf_recorder *rec;
+	int connections;
+	int reset_before;
+};
+
+static int on_chunk(void *arg, const struct wf_chunk *chunk, const struct wf_pcap_packet *pkt)
+{
+	struct replay_ctx *c = arg;
+
+	if (chunk->initial && ++c->connections == c->reset_before)
+		wf_recorder_reset(c->rec);
+	return wf_recorder_add_chunk(c->rec, chunk);
+}
+
+static void on_close(void *arg, uint64_t conn_id)
+{
+	struct replay_ctx *c = arg;
+
+	wf_recorder_close_conn(c->rec, conn_id);
+}
+
+static char *replay(const char *scenario)
+{
+	struct replay_ctx c = { .rec = wf_recorder_new(NULL) };
+	struct wf_pcap_handlers h = { .chunk = on_chunk, .close = on_close, .ctx = &c };
+	char path[PATH_MAX + 64];
+	char *dump;
+	size_t i;
+
+	assert_non_null(c.rec);
+	for (i = 0; i < ARRAY_LEN(resets); i++)
+		if (strcmp(resets[i].scenario, scenario) == 0)
+			c.reset_before = resets[i].before_connection;
+	/* the runner reset the recorder before each scenario */
+	wf_recorder_reset(c.rec);
+	snprintf(path, sizeof(path), "%s/%s.pcap", golden_dir, scenario);
+	assert_int_equal(wf_pcap_replay(path, PROXY_PORT, &h, NULL), 0);
+	dump = wf_recorder_dump(c.rec);
+	assert_non_null(dump);
+	wf_recorder_free(c.rec);
+	return dump;
+}
+
+/* The golden rows with this scenario's declared differences applied. */
+static void expected_rows(const char *scenario, const struct rows *golden, struct rows *out,
+			  struct strbuf *store)
+{
+	size_t *offsets, *cursor = calloc(golden->n + 1, sizeof(*cursor));
+	struct strbuf *edited = calloc(golden->n, sizeof(*edited));
+	size_t g, i, n = 0;
+
+	assert_non_null(cursor);
+	assert_non_null(edited);
+	for (g = 0; g < golden->n; g++)
+		strbuf_adds(&edited[g], golden->v[g]);
+	for (i = 0; i < ARRAY_LEN(differences); i++) {
+		const struct difference *d = &differences[i];
+		struct strbuf to = STRBUF_INIT, row = STRBUF_INIT;
+		char *at;
+
+		if (strcmp(d->scenario, scenario) != 0 || !d->from)
+			continue;
+		if (d->row >= golden->n)
+			fail_msg("%s: difference entry %zu names row %zu of %zu", scenario, i, d->row,
+				 golden->n);
+		expand(&to, d->to);
+		at = strstr(edited[d->row].buf + cursor[d->row], d->from);
+		if (!at)
+			fail_msg("%s row %zu: declared difference no longer applies: \"%s\" not found (%s)",
+				 scenario, d->row, d->from, d->reason);
+		if (strcmp(d->from, to.buf) == 0)
+			fail_msg("%s row %zu: difference entry changes nothing", scenario, d->row);
+		strbuf_add(&row, edited[d->row].buf, (size_t)(at - edited[d->row].buf));
+		strbuf_add(&row, to.buf, to.len);
+		cursor[d->row] = row.len;
+		strbuf_adds(&row, at + strlen(d->from));
+		strbuf_free(&edited[d->row]);
+		edited[d->row] = row;
+		strbuf_free(&to);
+	}
+
+	/* flatten, with added rows before their golden row; offsets into store
+	 * first, because store moves while it grows */
+	offsets = calloc(golden->n + ARRAY_LEN(differences) + 1, sizeof(*offsets));
+	assert_non_null(offsets);
+	for (g = 0; g <= golden->n; g++) {
+		for (i = 0; i < ARRAY_LEN(differences); i++) {
+			const struct difference *d = &differences[i];
+
+			if (strcmp(d->scenario, scenario) || d->from || d->row != g)
+				continue;
+			offsets[n++] = store->len;
+			expand(store, d->to);
+			strbuf_addc(store, '\0');
+		}
+		if (g == golden->n)
+			break;
+		offsets[n++] = store->len;
+		strbuf_add(store, edited[g].buf, edited[g].len + 1);
+		strbuf_free(&edited[g]);
+	}
+	assert_false(strbuf_failed(store));
+	out->n = n;
+	out->v = calloc(n + 1, sizeof(*out->v));
+	assert_non_null(out->v);
+	for (i = 0; i < n; i++)
+		out->v[i] = store->buf + offsets[i];
+	free(offsets);
+	free(edited);
+	free(cursor);
+}
+
+/* A row shortened for messages: long rows are mostly repeated characters. */
+static const char *clip(const char *row)
+{
+	static char buf[2][420];
+	static int which;
+	size_t len = strlen(row);
+
+	which ^= 1;
+	if (len < sizeof(buf[0]))
+		return row;
+	snprintf(buf[which], sizeof(buf[which]), "%.200s ...(%zu bytes)... %s", row, len,
+		 row + len - 150);
+	return buf[which];
+}
+
+static size_t count_differences(const char *scenario)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ARRAY_LEN(differences); i++)
+		n += strcmp(differences[i].scenario, scenario) == 0;
+	return n;
+}
+
+static void test_scenario(void **state)
+{
+	const char *scenario = *state;
+	char path[PATH_MAX + 64];
+	struct strbuf store = STRBUF_INIT;
+	struct rows golden, actual, expected;
+	char *golden_text, *actual_text;
+	size_t i, len;
+
+	snprintf(path, sizeof(path), "%s/%s.dump", golden_dir, scenario);
+	golden_text = read_file(path, &len);
+	if (!golden_text)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	actual_text = replay(scenario);
+	split_rows(golden_text, &golden);
+	split_rows(actual_text, &actual);
+	expected_rows(scenario, &golden, &expected, &store);
+
+	for (i = 0; i < expected.n && i < actual.n; i++) {
+		size_t at = 0;
+
+		while (expected.v[i][at] && expected.v[i][at] == actual.v[i][at])
+			at++;
+		if (expected.v[i][at] || actual.v[i][at])
+			fail_msg("%s row %zu: undeclared difference at byte %zu\n"
+				 "  expected: ...%.120s\n  actual:   ...%.120s\n"
+				 "  (expected row: %s)", scenario, i, at,
+				 expected.v[i] + (at > 40 ? at - 40 : 0),
+				 actual.v[i] + (at > 40 ? at - 40 : 0), clip(expected.v[i]));
+	}
+	if (expected.n != actual.n)
+		fail_msg("%s: undeclared difference: %zu rows expected, %zu rows dumped (first extra: %s)",
+			 scenario, expected.n, actual.n,
+			 clip(expected.n > actual.n ? expected.v[actual.n] : actual.v[expected.n]));
+	print_message("%s: %zu rows, %zu declared differences, everything else identical\n",
+		      scenario, actual.n, count_differences(scenario));
+	free(golden.v);
+	free(actual.v);
+	free(expected.v);
+	strbuf_free(&store);
+	free(golden_text);
+	free(actual_text);
+}
+
+/* Every scenario is in the corpus, and every declared difference names one. */
+static void test_corpus_complete(void **state)
+{
+	char path[PATH_MAX + 64];
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_LEN(scenarios); i++) {
+		snprintf(path, sizeof(path), "%s/%s.pcap", golden_dir, scenarios[i]);
+		if (access(path, R_OK) != 0)
+			fail_msg("missing %s", path);
+		snprintf(path, sizeof(path), "%s/%s.dump", golden_dir, scenarios[i]);
+		if (access(path, R_OK) != 0)
+			fail_msg("missing %s", path);
+	}
+	for (i = 0; i < ARRAY_LEN(differences); i++) {
+		for (j = 0; j < ARRAY_LEN(scenarios); j++)
+			if (strcmp(differences[i].scenario, scenarios[j]) == 0)
+				break;
+		if (j == ARRAY_LEN(scenarios))
+			fail_msg("difference entry %zu names unknown scenario %s", i,
+				 differences[i].scenario);
+	}
+}
+
+static void test_corpus_missing(void **state)
+{
+	fail_msg("golden corpus not found (%s): set WF_CONFORMANCE_DIR to the conformance "
+		 "directory (the one holding golden/)", golden_dir);
+}
+
+/* Scenario names: the known list plus any other .pcap in the corpus. */
+static size_t list_scenarios(char ***names)
+{
+	size_t n = 0, i;
+	struct dirent *e;
+	DIR *dir;
+
+	*names = calloc(ARRAY_LEN(scenarios), sizeof(**names));
+	assert_non_null(*names);
+	for (i = 0; i < ARRAY_LEN(scenarios); i++)
+		(*names)[n++] = strdup(scenarios[i]);
+	dir = opendir(golden_dir);
+	while (dir && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		bool known = false;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".pcap") != 0)
+			continue;
+		for (i = 0; i < ARRAY_LEN(scenarios); i++)
+			known |= strncmp(e->d_name, scenarios[i], len - 5) == 0 &&
+				 strlen(scenarios[i]) == len - 5;
+		if (known)
+			continue;
+		*names = realloc(*names, (n + 1) * sizeof(**names));
+		assert_non_null(*names);
+		(*names)[n++] = strndup(e->d_name, len - 5);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+int main(void)
+{
+	struct CMUnitTest *tests;
+	char **names;
+	size_t n, i;
+	int rc;
+
+	if (!find_golden_dir()) {
+		const struct CMUnitTest missing[] = { cmocka_unit_test(test_corpus_missing) };
+
+		return cmocka_run_group_tests(missing, NULL, NULL);
+	}
+	n = list_scenarios(&names);
+	tests = calloc(n + 1, sizeof(*tests));
+	if (!tests)
+		return 1;
+	tests[0] = (struct CMUnitTest)cmocka_unit_test(test_corpus_complete);
+	for (i = 0; i < n; i++)
+		tests[i + 1] = (struct CMUnitTest){ .name = names[i], .test_func = test_scenario,
+						    .initial_state = names[i] };
+	rc = _cmocka_run_group_tests("golden", tests, n + 1, NULL, NULL);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(tests);
+	return rc;
+}
+

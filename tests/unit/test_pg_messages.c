@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The message table: names per direction, and where text fields are for filters. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <cmocka.h>
+
+#include "pg_messages.h"
+
+#define FE WF_DIR_FRONTEND
+#define BE WF_DIR_BACKEND
+
+static void test_names_follow_structs_py(void **state)
+{
+	static const char *const frontend[] = {
+		"Query", "Terminate", "CopyData", "CopyDone", "Parse", "Bind", "Describe",
+		"Execute", "Sync",
+	};
+	static const char *const backend[] = {
+		"CopyData", "CopyDone", "EmptyQueryResponse", "CopyOutResponse", "ReadyForQuery",
+		"CommandComplete", "RowDescription", "DataRow", "AuthenticationOk",
+		"ParameterStatus", "BackendKeyData", "NoticeResponse", "ParseComplete",
+		"BindComplete", "NoData",
+	};
+	size_t i, n, known[WF_DIR__COUNT] = { 0 };
+	const struct pg_message_desc *all = pg_messages_all(&n);
+
+	for (i = 0; i < sizeof(frontend) / sizeof(frontend[0]); i++)
+		assert_non_null(pg_message_by_name(FE, frontend[i]));
+	for (i = 0; i < sizeof(backend) / sizeof(backend[0]); i++)
+		assert_non_null(pg_message_by_name(BE, backend[i]));
+	/* and no other name is known to the reference */
+	for (i = 0; i < n; i++)
+		known[all[i].dir] += all[i].in_reference;
+	assert_int_equal(known[FE], sizeof(frontend) / sizeof(frontend[0]));
+	assert_int_equal(known[BE], sizeof(backend) / sizeof(backend[0]));
+}
+
+static void test_direction_decides(void **state)
+{
+	assert_int_equal(pg_message_by_name(FE, "Sync")->type, 'S');
+	assert_int_equal(pg_message_by_name(BE, "ParameterStatus")->type, 'S');
+	assert_null(pg_message_by_name(FE, "ParameterStatus"));
+	assert_null(pg_message_by_name(BE, "Query"));
+	assert_string_equal(pg_message_by_type(FE, 'D')->name, "Describe");
+	assert_string_equal(pg_message_by_type(BE, 'D')->name, "DataRow");
+	assert_int_equal(pg_message_by_name(FE, "CopyData")->type, 'd');
+	assert_int_equal(pg_message_by_name(BE, "CopyData")->type, 'd');
+	assert_string_equal(pg_message_by_type(BE, 'R')->name, "AuthenticationOk");
+	/* case-sensitive, like fluent's onX */
+	assert_null(pg_message_by_name(FE, "query"));
+}
+
+static void test_unknown_to_reference(void **state)
+{
+	/* in the table, but never matched by onX and printed raw */
+	assert_null(pg_message_by_name(BE, "ErrorResponse"));
+	assert_null(pg_message_by_name(BE, "CopyInResponse"));
+	assert_false(pg_message_by_type(BE, 'E')->in_reference);
+	assert_int_equal(pg_message_by_type(BE, 'G')->print, PG_PRINT_RAW);
+	assert_int_equal(pg_message_by_type(FE, 'C')->print, PG_PRINT_RAW);
+	assert_null(pg_message_by_type(BE, 0));
+	assert_null(pg_message_by_type(FE, 'Z'));
+}
+
+static void expect_text_field(enum wf_dir dir, const char *msg, const char *field,
+			      uint32_t prefix, uint32_t index)
+{
+	struct pg_text_field_loc loc;
+
+	assert_int_equal(pg_message_text_field(pg_message_by_name(dir, msg), field, &loc), 0);
+	assert_int_equal(loc.fixed_prefix, prefix);
+	assert_int_equal(loc.text_index, index);
+}
+
+static void test_text_fields(void **state)
+{
+	struct pg_text_field_loc loc;
+
+	/* every field the reference can match (conformance README) */
+	expect_text_field(FE, "Query", "query", 0, 0);
+	expect_text_field(BE, "CommandComplete", "command", 0, 0);
+	expect_text_field(FE, "Parse", "name", 0, 0);
+	expect_text_field(FE, "Parse", "query", 0, 1);
+	expect_text_field(FE, "Bind", "destination_portal", 0, 0);
+	expect_text_field(FE, "Bind", "prepared_statement", 0, 1);
+	expect_text_field(FE, "Describe", "name", 1, 0);
+	expect_text_field(FE, "Execute", "name", 0, 0);
+	expect_text_field(BE, "ParameterStatus", "name", 0, 0);
+	expect_text_field(BE, "ParameterStatus", "value", 0, 1);
+
+	assert_int_equal(pg_message_text_field(pg_message_by_name(FE, "Query"), "sql", &loc), -ENOENT);
+	assert_int_equal(pg_message_text_field(pg_message_by_name(BE, "DataRow"), "columns", &loc), -EINVAL);
+	assert_int_equal(pg_message_text_field(pg_message_by_name(FE, "Describe"), "type", &loc), -EINVAL);
+	assert_int_equal(pg_message_text_field(pg_message_by_name(FE, "CopyData"), "data", &loc), -EINVAL);
+	/* a field the command compiler may treat specially: an enum */
+	assert_int_equal(pg_message_field(pg_message_by_name(BE, "ReadyForQuery"), "state")->kind,
+			 PG_FIELD_ENUM8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_follow_structs_py),
+		cmocka_unit_test(test_direction_decides),
+		cmocka_unit_test(test_unknown_to_reference),
+		cmocka_unit_test(test_text_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Each message type printed from hand-built bytes, as structs.py prints it
+ * (the str that goes into the row's list, before repr), and the
+ * normalizations.  Expected normalizations were checked against the
+ * reference's Python code.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pg_normalize.h"
+#include "pg_print.h"
+#include "pg_wire.h"
+
+#define FE WF_DIR_FRONTEND
+#define BE WF_DIR_BACKEND
+
+static struct pg_printer printer;
+static struct pg_wire w;
+static struct strbuf out;
+
+/* Prints the one message built in w. */
+static const char *printed(enum wf_dir dir)
+{
+	const uint8_t *p = pgw_data(&w);
+
+	strbuf_reset(&out);
+	assert_true(pgw_len(&w) >= 5);
+	pg_print_message(&printer, &out, dir, p[0], p + 5, pgw_len(&w) - 5);
+	assert_false(strbuf_failed(&out));
+	pgw_reset(&w);
+	return out.buf;
+}
+
+static const char *query(const char *sql)
+{
+	pgw_query(&w, sql);
+	return printed(FE);
+}
+
+static const char *normalized(const char *text)
+{
+	strbuf_reset(&out);
+	pg_normalize_query(&out, text, strlen(text));
+	assert_false(strbuf_failed(&out));
+	return out.buf;
+}
+
+static void test_query(void **state)
+{
+	assert_string_equal(query("SELECT 1"), "Query(query=SELECT 1)");
+	assert_string_equal(query(""), "Query(query=)");
+	assert_string_equal(query("SELECT 'a\tb\\c'"), "Query(query=SELECT 'a\tb\\c')");
+	/* deliberate: UTF-8 decoded, invalid bytes as \xNN text */
+	assert_string_equal(query("SELECT 'é日本'"), "Query(query=SELECT 'é日本')");
+	assert_string_equal(query("SELECT '\xff'"), "Query(query=SELECT '\\xff')");
+	/* bytes after the terminating NUL are ignored, as construct does */
+	pgw_begin(&w, 'Q');
+	pgw_str(&w, "SELECT 2");
+	pgw_raw(&w, "junk", 4);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Query(query=SELECT 2)");
+	/* no NUL: the body does not fit; printed raw */
+	pgw_begin(&w, 'Q');
+	pgw_raw(&w, "SELECT", 6);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Frontend(type=Q,body=b'SELECT')");
+}
+
+static void test_normalize_shards(void **state)
+{
+	assert_string_equal(normalized("COPY public.copy_test_120340 (key) FROM STDIN"),
+			    "COPY public.copy_test_XXXXXX (key) FROM STDIN");
+	assert_string_equal(normalized("public.t_2 public.Ab_1 public.abc public.a_ xpublic.a12b public.é1 public._9"),
+			    "public.t_X public.Ab_1 public.abc public.a_ xpublic.aXXb public.é1 public._X");
+	/* printed through Query */
+	assert_string_equal(query("SELECT * FROM public.t_102008"),
+			    "Query(query=SELECT * FROM public.t_XXXXXX)");
+}
+
+static void test_normalize_timestamps(void **state)
+{
+	assert_string_equal(normalized("2018-06-07 05:18:19.388992-07 2018-06-11 05:30:43.01-07"),
+			    "XXXX-XX-XX XX:XX:XX.XXXXXX-XX XXXX-XX-XX XX:XX:XX.XXXXXX-XX");
+	/* 1 or 7 fractional digits, a positive offset: no match */
+	assert_string_equal(normalized("2018-06-07 05:18:19.1-07 2018-06-07 05:18:19.1234567-07 2018-06-07 05:18:19.123+07"),
+			    "2018-06-07 05:18:19.1-07 2018-06-07 05:18:19.1234567-07 2018-06-07 05:18:19.123+07");
+	/* the unescaped '.' takes any character but a newline, even a non-ASCII one */
+	assert_string_equal(normalized("2018-06-07 05:18:19x123-0700 12018-06-07 05:18:19é12-07"),
+			    "XXXX-XX-XX XX:XX:XX.XXXXXX-XX00 1XXXX-XX-XX XX:XX:XX.XXXXXX-XX");
+	assert_string_equal(normalized("2018-06-07 05:18:19\n12-07"), "2018-06-07 05:18:19\n12-07");
+}
+
+static void test_normalize_assign_txn_id(void **state)
+{
+	assert_string_equal(
+		normalized("SELECT assign_distributed_transaction_id(0, 52, '2018-06-07 05:18:19.388992-07')"),
+		"SELECT assign_distributed_transaction_id(0, XX, 'XXXX-XX-XX XX:XX:XX.XXXXXX-XX')");
+	assert_string_equal(normalized("assign_distributed_transaction_id ( 12 ,  345 */"),
+			    "assign_distributed_transaction_id ( 12 ,  XX */");
+	/* \s is Python's Unicode whitespace */
+	assert_string_equal(normalized("é assign_distributed_transaction_id\u00a0(\u20030,\u30007)"),
+			    "é assign_distributed_transaction_id\u00a0(\u20030,\u3000XX)");
+	assert_string_equal(normalized("assign_distributed_transaction_id(0,\x1c" "7)"),
+			    "assign_distributed_transaction_id(0,\x1cXX)");
+	assert_string_equal(normalized("assign_distributed_transaction_id(a, 7)"),
+			    "assign_distributed_transaction_id(a, 7)");
+	/* deliberate: the reference gives "(0,XX7)" for the second call here */
+	assert_string_equal(
+		normalized("assign_distributed_transaction_id(0, 5) assign_distributed_transaction_id(0, 7)"),
+		"assign_distributed_transaction_id(0, XX) assign_distributed_transaction_id(0, XX)");
+	assert_string_equal(
+		normalized("public.shard_102008 assign_distributed_transaction_id(0, 8, '2021-01-01 00:00:00.123456-08')"),
+		"public.shard_XXXXXX assign_distributed_transaction_id(0, XX, 'XXXX-XX-XX XX:XX:XX.XXXXXX-XX')");
+}
+
+static void test_parameter_status(void **state)
+{
+	static const char *const cases[][3] = {
+		{ "application_name", "psql", "ParameterStatus(application_name=psql)" },
+		{ "DateStyle", "ISO, MDY", "ParameterStatus(DateStyle=ISO, MDY)" },
+		{ "TimeZone", "Europe/Paris", "ParameterStatus(TimeZone=XXX)" },
+		{ "server_version", "15.20", "ParameterStatus(server_version=XXX)" },
+		{ "timezone", "UTC", "ParameterStatus(timezone=UTC)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pgw_begin(&w, 'S');
+		pgw_str(&w, cases[i][0]);
+		pgw_str(&w, cases[i][1]);
+		pgw_end(&w);
+		assert_string_equal(printed(BE), cases[i][2]);
+	}
+	/* frontend S is Sync */
+	pgw_begin(&w, 'S');
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Sync()");
+}
+
+static void test_backend_key_data_and_auth(void **state)
+{
+	pgw_begin(&w, 'K');
+	pgw_u32(&w, 4242);
+	pgw_u32(&w, 0xdeadbeef);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "BackendKeyData(XXX)");
+	pgw_begin(&w, 'K');
+	pgw_u32(&w, 4242);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=K,body=b'\\x00\\x00\\x10\\x92')");
+	/* every R is AuthenticationOk, whatever it asks */
+	pgw_begin(&w, 'R');
+	pgw_u32(&w, 10);
+	pgw_str(&w, "SCRAM-SHA-256");
+	pgw_u8(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "AuthenticationOk()");
+}
+
+static void test_simple_backend(void **state)
+{
+	pgw_ready(&w, 'I');
+	assert_string_equal(printed(BE), "ReadyForQuery(state=idle)");
+	pgw_ready(&w, 'T');
+	assert_string_equal(printed(BE), "ReadyForQuery(state=in_transaction_block)");
+	pgw_ready(&w, 'E');
+	assert_string_equal(printed(BE), "ReadyForQuery(state=in_failed_transaction_block)");
+	pgw_ready(&w, 'X');	/* construct's Enum prints an unnamed value as its number */
+	assert_string_equal(printed(BE), "ReadyForQuery(state=88)");
+	pgw_begin(&w, 'C');
+	pgw_str(&w, "INSERT 0 1");
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "CommandComplete(command=INSERT 0 1)");
+	pgw_begin(&w, 'I');
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "EmptyQueryResponse()");
+	pgw_begin(&w, '1');
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "ParseComplete()");
+	pgw_begin(&w, '2');
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "BindComplete()");
+	pgw_begin(&w, 'n');
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "NoData()");
+	pgw_begin(&w, 'c');
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "CopyDone()");
+}
+
+static void test_row_description(void **state)
+{
+	pgw_begin(&w, 'T');
+	pgw_u16(&w, 2);
+	pgw_str(&w, "a");
+	pgw_u32(&w, 16384);
+	pgw_u16(&w, 1);
+	pgw_u32(&w, 23);
+	pgw_u16(&w, 4);
+	pgw_u32(&w, 0xffffffff);
+	pgw_u16(&w, 0);
+	pgw_str(&w, "it's");
+	pgw_u32(&w, 0);
+	pgw_u16(&w, 0);
+	pgw_u32(&w, 25);
+	pgw_u16(&w, 0xffff);
+	pgw_u32(&w, 0xffffffff);
+	pgw_u16(&w, 1);
+	pgw_end(&w);
+	assert_string_equal(printed(BE),
+		"RowDescription(fieldcount=2,fields=['F(name=a,tableoid=16384,colattrnum=1,typoid=23,typlen=4,typmod=-1,format_code=0)', "
+		"\"F(name=it's,tableoid=0,colattrnum=0,typoid=25,typlen=-1,typmod=-1,format_code=1)\"])");
+	/* fieldcount larger than the fields present: raw */
+	pgw_begin(&w, 'T');
+	pgw_u16(&w, 3);
+	pgw_str(&w, "a");
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=T,body=b'\\x00\\x03a\\x00')");
+}
+
+static void test_data_row(void **state)
+{
+	/* deliberate: Int32 lengths, NULL as None */
+	pgw_begin(&w, 'D');
+	pgw_u16(&w, 4);
+	pgw_u32(&w, 1);
+	pgw_raw(&w, "a", 1);
+	pgw_u32(&w, 0xffffffff);
+	pgw_u32(&w, 0);
+	pgw_u32(&w, 5);
+	pgw_raw(&w, "t\t'\"\\", 5);
+	pgw_end(&w);
+	assert_string_equal(printed(BE),
+		"DataRow(columncount=4,columns=[\"C(length=1,value=b'a')\", 'C(length=-1,value=None)', "
+		"\"C(length=0,value=b'')\", 'C(length=5,value=b\\'t\\\\t\\\\\\'\"\\\\\\\\\\')'])");
+	pgw_begin(&w, 'D');
+	pgw_u16(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "DataRow(columncount=0,columns=[])");
+	/* a length running past the body, or below -1: raw */
+	pgw_begin(&w, 'D');
+	pgw_u16(&w, 1);
+	pgw_u32(&w, 9);
+	pgw_raw(&w, "ab", 2);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=D,body=b'\\x00\\x01\\x00\\x00\\x00\\tab')");
+	pgw_begin(&w, 'D');
+	pgw_u16(&w, 1);
+	pgw_u32(&w, 0xfffffffe);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=D,body=b'\\x00\\x01\\xff\\xff\\xff\\xfe')");
+	/* a forged column count cannot make the decoder allocate for it */
+	pgw_begin(&w, 'D');
+	pgw_u16(&w, 0xffff);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=D,body=b'\\xff\\xff')");
+}
+
+static void test_copy(void **state)
+{
+	pgw_begin(&w, 'H');
+	pgw_u8(&w, 0);
+	pgw_u16(&w, 2);
+	pgw_u16(&w, 0);
+	pgw_u16(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE),
+		"CopyOutResponse(format=0,columncount=2,columns=['Anonymous(format=0)', 'Anonymous(format=0)'])");
+	pgw_begin(&w, 'd');
+	pgw_raw(&w, "1\tone\n\\N\n", 9);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "CopyData(data=b'1\\tone\\n\\\\N\\n')");
+	pgw_begin(&w, 'd');
+	pgw_raw(&w, "\xff\xff", 2);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "CopyData(data=b'\\xff\\xff')");
+	pgw_begin(&w, 'c');
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "CopyDone()");
+	/* CopyInResponse is unknown to structs.py */
+	pgw_begin(&w, 'G');
+	pgw_u8(&w, 0);
+	pgw_u16(&w, 1);
+	pgw_u16(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=G,body=b'\\x00\\x00\\x01\\x00\\x00')");
+}
+
+static void test_extended_protocol(void **state)
+{
+	pgw_begin(&w, 'P');
+	pgw_str(&w, "s1");
+	pgw_str(&w, "SELECT $1, $2");
+	pgw_u16(&w, 2);
+	pgw_u32(&w, 23);
+	pgw_u32(&w, 25);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Parse(name=s1,query=SELECT $1, $2,parameters=[23, 25])");
+	/* Parse queries are not normalized */
+	pgw_begin(&w, 'P');
+	pgw_str(&w, "");
+	pgw_str(&w, "SELECT * FROM public.t_102008");
+	pgw_u16(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Parse(name=,query=SELECT * FROM public.t_102008,parameters=[])");
+
+	pgw_begin(&w, 'B');
+	pgw_str(&w, "");
+	pgw_str(&w, "s1");
+	pgw_u16(&w, 1);
+	pgw_u16(&w, 0);
+	pgw_u16(&w, 2);
+	pgw_u32(&w, 2);
+	pgw_raw(&w, "41", 2);
+	pgw_u32(&w, 0xffffffff);	/* deliberate: a NULL parameter is decoded */
+	pgw_u16(&w, 1);
+	pgw_u16(&w, 1);
+	pgw_end(&w);
+	assert_string_equal(printed(FE),
+		"Bind(destination_portal=,prepared_statement=s1,parameter_format_codes=[0],"
+		"parameter_values=[\"Anonymous(length=2,value=b'41')\", 'Anonymous(length=-1,value=None)'],"
+		"result_column_format_count=1,result_column_format_codes=[1])");
+
+	pgw_begin(&w, 'D');
+	pgw_u8(&w, 'P');
+	pgw_str(&w, "");
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Describe(portal=<unnamed>)");
+	pgw_begin(&w, 'D');
+	pgw_u8(&w, 'S');
+	pgw_str(&w, "s1");
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Describe(prepared_statement=s1)");
+	pgw_begin(&w, 'D');
+	pgw_u8(&w, 'x');
+	pgw_str(&w, "s1");
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Describe(120=s1)");
+
+	pgw_begin(&w, 'E');
+	pgw_str(&w, "");
+	pgw_u32(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Execute(<unnamed>, max_rows_to_return=0)");
+	pgw_begin(&w, 'E');
+	pgw_str(&w, "p1");
+	pgw_u32(&w, 100);
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Execute(p1, max_rows_to_return=100)");
+
+	pgw_begin(&w, 'X');
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Terminate()");
+}
+
+static void add_field(char code, const char *value)
+{
+	pgw_u8(&w, (uint8_t)code);
+	pgw_str(&w, value);
+}
+
+static void test_notice_and_error(void **state)
+{
+	pgw_begin(&w, 'N');
+	add_field('S', "NOTICE");
+	add_field('V', "NOTICE");
+	add_field('C', "00000");
+	add_field('M', "hello notice");
+	add_field('D', "some detail");
+	add_field('F', "pl_exec.c");
+	add_field('L', "3893");
+	add_field('R', "exec_stmt_raise");
+	pgw_u8(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE),
+		"NoticeResponse(severity=NOTICE, message=hello notice, detail=some detail)");
+	/* missing terminator: raw */
+	pgw_begin(&w, 'N');
+	add_field('S', "NOTICE");
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=N,body=b'SNOTICE\\x00')");
+
+	pgw_begin(&w, 'E');
+	add_field('S', "ERROR");
+	add_field('M', "division by zero");
+	pgw_u8(&w, 0);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=E,body=b'SERROR\\x00Mdivision by zero\\x00\\x00')");
+}
+
+static void test_unknown_types(void **state)
+{
+	pgw_begin(&w, 'C');
+	pgw_u8(&w, 'S');
+	pgw_str(&w, "s1");
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Frontend(type=C,body=b'Ss1\\x00')");
+	pgw_begin(&w, 'H');
+	pgw_end(&w);
+	assert_string_equal(printed(FE), "Frontend(type=H,body=b'')");
+	/* chr(type) of any byte; the row's repr escapes what is not printable */
+	pgw_begin(&w, 0xe9);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=é,body=b'')");
+	pgw_begin(&w, '!');
+	pgw_raw(&w, "it's", 4);
+	pgw_end(&w);
+	assert_string_equal(printed(BE), "Backend(type=!,body=b\"it's\")");
+}
+
+static void test_not_retained(void **state)
+{
+	strbuf_reset(&out);
+	pg_print_not_retained(&out, FE, 'Q', 2000000);
+	assert_string_equal(out.buf, "Query(<2000000 bytes, not retained>)");
+	strbuf_reset(&out);
+	pg_print_not_retained(&out, BE, 'E', 5);
+	assert_string_equal(out.buf, "Backend(type=E,body=<5 bytes, not retained>)");
+}
+
+static int teardown(void **state)
+{
+	pg_printer_free(&printer);
+	pgw_free(&w);
+	strbuf_free(&out);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_normalize_shards),
+		cmocka_unit_test(test_normalize_timestamps),
+		cmocka_unit_test(test_normalize_assign_txn_id),
+		cmocka_unit_test(test_parameter_status),
+		cmocka_unit_test(test_backend_key_data_and_auth),
+		cmocka_unit_test(test_simple_backend),
+		cmocka_unit_test(test_row_description),
+		cmocka_unit_test(test_data_row),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_extended_protocol),
+		cmocka_unit_test(test_notice_and_error),
+		cmocka_unit_test(test_unknown_types),
+		cmocka_unit_test(test_not_retained),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}

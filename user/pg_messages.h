@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The PostgreSQL message table: for each (direction, type byte) the message's
+ * name, its body layout (field names and kinds, in wire order) and how
+ * fluent.py's structs.py prints it.  It is the only place that knows
+ * message names and fields: the decoder, the printer and the command
+ * compiler (onQuery(query=...) filters) all read it.
+ *
+ * Names are structs.py's class names (s:159-452) for the types it decodes;
+ * every R message is "AuthenticationOk" there, whatever its subtype.  The
+ * protocol's other types are in the table too, named as PostgreSQL's
+ * documentation names them, with in_reference == false: structs.py prints
+ * them as Frontend(type=C,body=b'...') / Backend(type=E,body=b'...'), its
+ * onX filters never match them, and so does wirefault.
+ */
+#ifndef WF_PG_MESSAGES_H
+#define WF_PG_MESSAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wf_flow.h"
+
+enum pg_field_kind {
+	PG_FIELD_TEXT,		/* NUL-terminated string (a Python str) */
+	PG_FIELD_U8,
+	PG_FIELD_U16,
+	PG_FIELD_I16,
+	PG_FIELD_U32,
+	PG_FIELD_I32,
+	PG_FIELD_ENUM8,		/* one byte printed by its symbol (unknown: decimal) */
+	PG_FIELD_BYTES4,	/* four raw bytes */
+	PG_FIELD_REST,		/* every remaining byte of the body (bytes) */
+	PG_FIELD_LENGTH32,	/* Int32 length of the following VALUE, -1 = NULL */
+	PG_FIELD_VALUE,		/* that many bytes (bytes), or None for -1 */
+	PG_FIELD_LIST,		/* a list, see struct pg_field */
+	PG_FIELD_RECORD,	/* only as a list element: a nested struct */
+};
+
+struct pg_enum_symbol {
+	uint8_t value;
+	const char *name;
+};
+
+struct pg_record;
+
+/*
+ * One field.  Names starting with '_' are not printed (structs.py's rule).
+ * A LIST has as many elements as the value of the integer field just before
+ * it, or, with until_zero, runs until a zero byte (NoticeResponse); its
+ * elements are elem_kind, a scalar kind or PG_FIELD_RECORD (elem_record).
+ */
+struct pg_field {
+	const char *name;
+	enum pg_field_kind kind;
+	const struct pg_enum_symbol *symbols;	/* ENUM8: terminated by name == NULL */
+	enum pg_field_kind elem_kind;		/* LIST */
+	const struct pg_record *elem_record;	/* LIST of RECORD */
+	bool until_zero;			/* LIST */
+};
+
+/* A struct: printed as Name(field=value,...) by default. */
+struct pg_record {
+	const char *name;	/* nested: "F", "C", "Anonymous"; NULL for a message body */
+	const struct pg_field *fields;
+	size_t nfields;
+};
+
+/* How structs.py prints a message (its custom print() methods). */
+enum pg_print_style {
+	PG_PRINT_DEFAULT,		/* Name(k=v,k=v) */
+	PG_PRINT_QUERY,			/* Query(query=...), normalized */
+	PG_PRINT_PARAMETER_STATUS,	/* ParameterStatus(name=value), some values masked */
+	PG_PRINT_BACKEND_KEY_DATA,	/* BackendKeyData(XXX) */
+	PG_PRINT_NOTICE,		/* NoticeResponse(k=v, k=v) */
+	PG_PRINT_DESCRIBE,		/* Describe(portal=name) */
+	PG_PRINT_EXECUTE,		/* Execute(name, max_rows_to_return=N) */
+	PG_PRINT_RAW,			/* Frontend(type=C,body=b'...'): unknown to structs.py */
+};
+
+struct pg_message_desc {
+	enum wf_dir dir;
+	uint8_t type;
+	const char *name;
+	bool in_reference;		/* structs.py decodes it (onX can match it) */
+	enum pg_print_style print;
+	const struct pg_record *body;	/* layout; NULL for PG_PRINT_RAW */
+};
+
+/* The message of this type sent in this direction, or NULL (not PostgreSQL). */
+const struct pg_message_desc *pg_message_by_type(enum wf_dir dir, uint8_t type);
+
+/*
+ * The message structs.py calls `name` in this direction ("Query",
+ * "CopyData", ...), or NULL.  Case-sensitive like fluent's onX; only names
+ * with in_reference (the names onX filters can match).
+ */
+const struct pg_message_desc *pg_message_by_name(enum wf_dir dir, const char *name);
+
+/* A top-level field of the message's body by name, or NULL. */
+const struct pg_field *pg_message_field(const struct pg_message_desc *m, const char *name);
+
+/*
+ * Where a text field is, for matching it without a full decode (the kernel
+ * reads it with a DFA): skip `fixed_prefix` bytes of the body, then skip
+ * `text_index` NUL-terminated strings; the field is the next one.
+ * 0; -ENOENT: no such field; -EINVAL: the field is not text, or not at such
+ * a position (after a variable-length non-text field).
+ */
+struct pg_text_field_loc {
+	uint32_t fixed_prefix;
+	uint32_t text_index;
+};
+int pg_message_text_field(const struct pg_message_desc *m, const char *field,
+			  struct pg_text_field_loc *loc);
+
+/* Every entry, for iteration (tests, listings). */
+const struct pg_message_desc *pg_messages_all(size_t *count);
+
+#endif /* WF_PG_MESSAGES_H */
