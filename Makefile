@@ -3,6 +3,7 @@
 #   make            build build/wirefault (BPF objects, skeletons, loader)
 #   make check      install missing packages, build, run every test
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
+#   make bench      build the benchmarks (build/bench/NAME from bench/NAME.c)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
 #   make install    install the loader (PREFIX=/usr/local)
 #   V=1             show the commands
@@ -57,8 +58,10 @@ BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_HELP  := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPFT_SRCS))
 E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check test test-unit test-bpf test-e2e demo deps vmlinux install clean
+.PHONY: all check test test-unit test-bpf test-e2e demo deps vmlinux install clean bench
 
 all: $(OUT)/wirefault
 
@@ -105,6 +108,15 @@ $(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(SKELS) $(OUT)/libwirefault-san.
 	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(SANFLAGS) $(WARNINGS) -o $@ $< $(BPFT_HELP) \
 		$(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
 
+# ---- benchmarks (not tests: never timed in `make check`) --------------------------------------
+# Each bench/NAME.c is a program; they reuse the BPF tests' packet builder.
+$(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h $(SKELS) | $(OUT)/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $(WARNINGS) -o $@ $< tests/bpf/packet_builder.c \
+		-lbpf -lelf -lz
+
+bench: $(BENCH_BINS)
+
 test-unit: $(UNIT_BINS) $(OUT)/wirefault
 	@tests/run-suite.sh unit $(UNIT_BINS)
 
@@ -135,7 +147,7 @@ vmlinux:
 install: $(OUT)/wirefault
 	install -D -m 0755 $(OUT)/wirefault $(DESTDIR)$(PREFIX)/sbin/wirefault
 
-$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf:
+$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf $(OUT)/bench:
 	$(Q)mkdir -p $@
 
 clean:

@@ -8,6 +8,15 @@
  * payload bytes, because one record is bounded (segments on lo reach 512 KiB
  * with GSO).  Pieces of one chunk carry the same chunk_len and increasing
  * offset; the last one has offset + len == chunk_len.
+ *
+ * Order: the ring is filled by every CPU.  Chunks of one direction that the
+ * kernel framed (no WF_REC_F_UNFRAMED) are written in stream order, each
+ * starting where the previous framed one ended or later.  Unframed chunks may
+ * come out of order (two CPUs raced on the direction) or leave holes (bytes
+ * reordered before the tc hook arrive after the kernel moved past them and
+ * are not recorded): use seq.  A framed chunk whose seq is the end of the
+ * previous framed chunk of its direction continues it; any other framed chunk
+ * starts at a message boundary (the kernel resynchronised at a ReadyForQuery).
  */
 #ifndef WF_RECORD_H
 #define WF_RECORD_H

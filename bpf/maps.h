@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps of the tc program.  Names are the pin names under /sys/fs/bpf/wirefault/
+ * (at most 15 characters); every map is BTF-typed so that `bpftool map dump`
+ * prints fields, not bytes.  Sizes the loader changes before load are noted.
+ */
+#ifndef WF_BPF_MAPS_H
+#define WF_BPF_MAPS_H
+
+#include "wf_vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "wf_config.h"
+#include "wf_counters.h"
+#include "wf_flow.h"
+#include "wf_record.h"
+
+/* Run-time configuration, written by the loader; all zero = off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_config);
+} config SEC(".maps");
+
+/* One entry per connection to the target port, keyed client -> server. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WF_FLOW_TABLE_SIZE);
+	__type(key, struct wf_flow_key);
+	__type(value, struct wf_flow);
+} flows SEC(".maps");
+
+/* enum wf_counter -> per-CPU count (userspace sums the CPUs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WF_CNT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Recorder pieces (struct wf_record + payload).  The loader may resize it
+ * before load (a power of two, multiple of the page size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WF_REC_RING_DEFAULT);
+} records SEC(".maps");
+
+/*
+ * Staging area for one recorder piece: bpf_ringbuf_output() copies from
+ * memory the program owns, and the payload must first be pulled out of the
+ * (possibly non-linear, GSO) skb with bpf_skb_load_bytes().  64 KiB is too
+ * big for the stack and for per-CPU values (capped at 32 KiB), so this is a
+ * plain array with one slot per CPU, indexed by bpf_get_smp_processor_id().
+ * tc programs run with bottom halves disabled and do not migrate, so two runs
+ * never share a slot at once.
+ * The loader must set max_entries = libbpf_num_possible_cpus() before load;
+ * a CPU without a slot loses its pieces (counted, never silent).
+ */
+struct wf_rec_slot {
+	struct wf_record hdr;
+	__u8 data[WF_REC_PIECE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_rec_slot);
+} rec_scratch SEC(".maps");
+
+#endif /* WF_BPF_MAPS_H */
