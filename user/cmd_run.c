@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/signalfd.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "leftovers.h"
 #include "loader.h"
 #include "log.h"
+#include "privileges.h"
 #include "recorder.h"
 #include "ring_reader.h"
 
@@ -252,6 +255,15 @@ int wf_cmd_run(int argc, char **argv)
 		o.ld.ifaces[o.ld.n_ifaces++] = "lo";
 	wf_log_set_verbosity(o.verbosity);
 	wf_log_setup_libbpf();
+
+	char missing[128];
+	struct statfs fs;
+	bool need_mount = statfs(WF_BPFFS_ROOT, &fs) < 0 || fs.f_type != BPF_FS_MAGIC;
+
+	if (wf_missing_capabilities(need_mount, missing, sizeof(missing)) > 0) {
+		wf_err("wirefault run needs root or these capabilities, which this process lacks: %s", missing);
+		return WF_EXIT_FAILURE;
+	}
 
 	o.lock_fd = wf_instance_lock(&holder);
 	if (o.lock_fd == -EBUSY) {

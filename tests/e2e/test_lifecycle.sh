@@ -7,6 +7,14 @@ q() { psql "host=127.0.0.1 port=56302 user=postgres dbname=postgres sslmode=disa
 
 assert_no_trace "before the test"
 
+step "without privileges, run names what is missing and changes nothing"
+rc=0; err=$(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$WF" run --port 56302 \
+	--fifo "$WF_TMP/nobody.fifo" 2>&1) || rc=$?
+assert_eq "$rc" "1"
+assert_contains "$err" "wirefault run needs root or these capabilities, which this process lacks: CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN"
+[ ! -e "$WF_TMP/nobody.fifo" ] || fail "a refused loader must not create its FIFO"
+assert_no_trace "after an unprivileged attempt"
+
 step "SIGTERM removes links and pins"
 wf_start --port 56302
 [ -d /sys/fs/bpf/wirefault ] || fail "maps must be pinned while running"
