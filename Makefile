@@ -10,7 +10,8 @@
 #
 # Layout follows libbpf-tools: bpf/NAME.bpf.c -> build/NAME.bpf.o -> build/NAME.skel.h,
 # user/*.c -> the loader, tests/*/test_*.c -> one test program each (other .c files of a test
-# directory are helpers linked into every test of that directory).
+# directory are helpers linked into every test of that directory; tests/lib/*.c, the test
+# library, is linked into every unit test, BPF test and benchmark).
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -51,6 +52,8 @@ LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS   := $(patsubst user/%.c,$(OUT)/san/%.o,$(LIB_SRCS))
 
+TLIB_SRCS  := $(wildcard tests/lib/*.c)
+TLIB_HDRS  := $(wildcard tests/lib/*.h)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
@@ -98,22 +101,25 @@ $(OUT)/wirefault: $(OUT)/obj/main.o $(OUT)/libwirefault.a
 
 # ---- tests ----------------------------------------------------------------------------------
 # Unit and BPF tests link the sanitized library: userspace logic always runs under ASan/UBSan.
-$(OUT)/tests/unit/%: tests/unit/%.c $(UNIT_HELP) $(OUT)/libwirefault-san.a | $(OUT)/tests/unit
+$(OUT)/tests/unit/%: tests/unit/%.c $(UNIT_HELP) $(TLIB_SRCS) $(TLIB_HDRS) $(OUT)/libwirefault-san.a \
+		| $(OUT)/tests/unit
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(SANFLAGS) $(WARNINGS) -o $@ $< $(UNIT_HELP) \
-		$(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -Itests/lib $(SANFLAGS) $(WARNINGS) -o $@ $< $(UNIT_HELP) \
+		$(TLIB_SRCS) $(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
 
-$(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(SKELS) $(OUT)/libwirefault-san.a | $(OUT)/tests/bpf
+$(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(TLIB_SRCS) $(TLIB_HDRS) $(SKELS) \
+		$(OUT)/libwirefault-san.a | $(OUT)/tests/bpf
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(SANFLAGS) $(WARNINGS) -o $@ $< $(BPFT_HELP) \
-		$(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib $(SANFLAGS) $(WARNINGS) -o $@ $< $(BPFT_HELP) \
+		$(TLIB_SRCS) $(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
 
 # ---- benchmarks (not tests: never timed in `make check`) --------------------------------------
-# Each bench/NAME.c is a program; they reuse the BPF tests' packet builder.
-$(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h $(SKELS) | $(OUT)/bench
+# Each bench/NAME.c is a program; they reuse the BPF tests' packet builder and the test library.
+$(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h $(TLIB_SRCS) \
+		$(TLIB_HDRS) $(SKELS) | $(OUT)/bench
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $(WARNINGS) -o $@ $< tests/bpf/packet_builder.c \
-		-lbpf -lelf -lz
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib $(CFLAGS) $(WARNINGS) -o $@ $< \
+		tests/bpf/packet_builder.c $(TLIB_SRCS) -lbpf -lelf -lz
 
 bench: $(BENCH_BINS)
 

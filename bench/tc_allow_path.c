@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "packet_builder.h"
+#include "pg_wire_builder.h"
 #include "wf_config.h"
 #include "wf_record.h"
 #include "wirefault.skel.h"
@@ -78,30 +79,30 @@ static void set_config(uint32_t flags)
 /* An established connection: handshake, startup, login burst. */
 static void establish(const struct pb_flow *flow, uint32_t *cseq, uint32_t *sseq)
 {
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct pb_seg s = { .flow = flow, .flags = PB_TCP_SYN, .seq = *cseq - 1 };
 
 	run(&s, 1, NULL);
 	s = (struct pb_seg){ .flow = flow, .from_server = true, .flags = PB_TCP_SYN | PB_TCP_ACK,
 			     .seq = *sseq - 1, .ack = *cseq };
 	run(&s, 1, NULL);
-	pg_startup(&b, "postgres", "regression");
+	pgw_startup(&b, "postgres", "regression");
 	s = (struct pb_seg){ .flow = flow, .flags = PB_TCP_ACK | PB_TCP_PSH, .seq = *cseq,
 			     .ack = *sseq, .payload = b.data, .len = b.len };
 	run(&s, 1, NULL);
 	*cseq += (uint32_t)b.len;
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	s = (struct pb_seg){ .flow = flow, .from_server = true, .flags = PB_TCP_ACK | PB_TCP_PSH,
 			     .seq = *sseq, .ack = *cseq, .payload = b.data, .len = b.len };
 	run(&s, 1, NULL);
 	*sseq += (uint32_t)b.len;
-	pb_buf_free(&b);
+	pgw_free(&b);
 }
 
 /* RUNS single runs of a data segment, each one new bytes; mean ns. */
 static double fresh(const struct pb_flow *flow, bool from_server, uint32_t *seq,
-		    const struct pb_buf *payload, unsigned int runs)
+		    const struct pg_wire *payload, unsigned int runs)
 {
 	struct pb_seg s = { .flow = flow, .from_server = from_server, .flags = PB_TCP_ACK | PB_TCP_PSH,
 			    .payload = payload->data, .len = payload->len };
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
 {
 	unsigned int runs = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10) : 100000;
 	struct pb_flow flow, other;
-	struct pb_buf query = { 0 }, result = { 0 };
+	struct pg_wire query = { 0 }, result = { 0 };
 	static const char *const row[] = { "1" };
 	uint32_t cseq = 1000001, sseq = 5000001;
 	unsigned int ns;
@@ -164,11 +165,11 @@ int main(int argc, char **argv)
 
 	pb_flow_v4(&flow, 40000, PORT);
 	pb_flow_v4(&other, 40000, 6379);
-	pg_query(&query, "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;");
-	pg_msg(&result, 'T', "\0\1abalance\0\0\0@\4\0\3\0\0\0\27\0\4\377\377\377\377\0\0", 29);
-	pg_data_row(&result, row, 1);
-	pg_command_complete(&result, "SELECT 1");
-	pg_ready_for_query(&result, 'I');
+	pgw_query(&query, "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;");
+	pgw_msg(&result, 'T', "\0\1abalance\0\0\0@\4\0\3\0\0\0\27\0\4\377\377\377\377\0\0", 29);
+	pgw_data_row(&result, row, 1);
+	pgw_command_complete(&result, "SELECT 1");
+	pgw_ready_for_query(&result, 'I');
 
 	set_config(WF_CFG_RECORD);
 	establish(&flow, &cseq, &sseq);
@@ -219,8 +220,8 @@ int main(int argc, char **argv)
 	}
 	printf("records consumed: %lu\n", records);
 
-	pb_buf_free(&query);
-	pb_buf_free(&result);
+	pgw_free(&query);
+	pgw_free(&result);
 	ring_buffer__free(rb);
 	wirefault_bpf__destroy(skel);
 	return 0;

@@ -34,34 +34,6 @@ static bool read_uint(struct reader *r, size_t n, uint32_t *v)
 	return true;
 }
 
-/* Least number of bytes one value of this kind takes: bounds list lengths by
- * the bytes actually present, so a forged count cannot make us allocate. */
-static size_t min_size(enum pg_field_kind kind, const struct pg_record *rec)
-{
-	size_t i, n = 0;
-
-	switch (kind) {
-	case PG_FIELD_TEXT:
-	case PG_FIELD_U8:
-	case PG_FIELD_ENUM8:
-		return 1;
-	case PG_FIELD_U16:
-	case PG_FIELD_I16:
-		return 2;
-	case PG_FIELD_U32:
-	case PG_FIELD_I32:
-	case PG_FIELD_BYTES4:
-	case PG_FIELD_LENGTH32:
-		return 4;
-	case PG_FIELD_RECORD:
-		for (i = 0; i < rec->nfields; i++)
-			n += min_size(rec->fields[i].kind, rec->fields[i].elem_record);
-		return n;
-	default:
-		return 0;
-	}
-}
-
 /* Reserves n consecutive values; returns the index of the first. */
 static int alloc_values(struct pg_decoded *d, size_t n, uint32_t *first)
 {
@@ -139,7 +111,7 @@ static int count_until_zero(const struct reader *r, size_t *count)
 static int decode_list(struct pg_decoded *d, uint32_t at, const struct pg_field *f,
 		       int64_t prev_num, struct reader *r)
 {
-	size_t n, i, each = min_size(f->elem_kind, f->elem_record);
+	size_t n, i, each = pg_field_min_size(f->elem_kind, f->elem_record);
 	uint32_t first;
 	int err;
 

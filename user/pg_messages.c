@@ -217,10 +217,12 @@ const struct pg_field *pg_message_field(const struct pg_message_desc *m, const c
 	return NULL;
 }
 
-/* Bytes a field always takes, or 0 when its size varies. */
-static uint32_t fixed_size(enum pg_field_kind kind)
+size_t pg_field_min_size(enum pg_field_kind kind, const struct pg_record *rec)
 {
+	size_t i, n = 0;
+
 	switch (kind) {
+	case PG_FIELD_TEXT:
 	case PG_FIELD_U8:
 	case PG_FIELD_ENUM8:
 		return 1;
@@ -232,6 +234,10 @@ static uint32_t fixed_size(enum pg_field_kind kind)
 	case PG_FIELD_BYTES4:
 	case PG_FIELD_LENGTH32:
 		return 4;
+	case PG_FIELD_RECORD:
+		for (i = 0; rec && i < rec->nfields; i++)
+			n += pg_field_min_size(rec->fields[i].kind, rec->fields[i].elem_record);
+		return n;
 	default:
 		return 0;
 	}
@@ -243,6 +249,7 @@ int pg_message_text_field(const struct pg_message_desc *m, const char *field,
 	const struct pg_field *target = pg_message_field(m, field);
 	struct pg_text_field_loc at = { 0, 0 };
 	const struct pg_field *f;
+	size_t size;
 
 	if (!target)
 		return -ENOENT;
@@ -251,8 +258,10 @@ int pg_message_text_field(const struct pg_message_desc *m, const char *field,
 	for (f = m->body->fields; f != target; f++) {
 		if (f->kind == PG_FIELD_TEXT) {
 			at.text_index++;
-		} else if (at.text_index == 0 && fixed_size(f->kind)) {
-			at.fixed_prefix += fixed_size(f->kind);
+		} else if (at.text_index == 0 && f->kind != PG_FIELD_RECORD &&
+			   (size = pg_field_min_size(f->kind, NULL)) != 0) {
+			/* a scalar: always exactly its minimum size */
+			at.fixed_prefix += (uint32_t)size;
 		} else {
 			return -EINVAL;
 		}

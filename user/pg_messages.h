@@ -102,6 +102,15 @@ const struct pg_message_desc *pg_message_by_name(enum wf_dir dir, const char *na
 const struct pg_field *pg_message_field(const struct pg_message_desc *m, const char *name);
 
 /*
+ * The least number of bytes one value of this kind takes on the wire (rec:
+ * the layout of a PG_FIELD_RECORD, unused for other kinds): 0 for REST, VALUE
+ * and LIST, which may be empty.  Every scalar kind but TEXT always takes
+ * exactly that many.  The decoder bounds list lengths with it (a forged count
+ * cannot make it allocate); pg_message_text_field() adds up fixed prefixes.
+ */
+size_t pg_field_min_size(enum pg_field_kind kind, const struct pg_record *rec);
+
+/*
  * Where a text field is, for matching it without a full decode (the kernel
  * reads it with a DFA): skip `fixed_prefix` bytes of the body, then skip
  * `text_index` NUL-terminated strings; the field is the next one.

@@ -133,6 +133,20 @@ static bool is_space(uint32_t c)
 	return unicode_is_space(c);
 }
 
+/* \s*<sep>\s*[0-9]+ at *k: the number of digits, 0 if it does not match; on a
+ * match *k is moved to the first digit. */
+static size_t sep_digits_at(const struct cps *t, size_t *k, uint32_t sep)
+{
+	size_t at = *k + run(t, *k, is_space);
+
+	if (at >= t->len || t->v[at] != sep)
+		return 0;
+	at++;
+	at += run(t, at, is_space);
+	*k = at;
+	return run(t, at, is_digit);
+}
+
 /* Position and length of the transaction id of an assign_distributed_transaction_id
  * call at i: \s*\(\s*[0-9]+\s*,\s*(?P<transaction_id>[0-9]+), or false. */
 static bool txn_id_at(const struct cps *t, size_t i, size_t *id_at, size_t *id_len)
@@ -144,21 +158,11 @@ static bool txn_id_at(const struct cps *t, size_t i, size_t *id_at, size_t *id_l
 		return false;
 	/* \s* and [0-9]+ never compete for a character: no backtracking */
 	k = i + sizeof(name) - 1;
-	k += run(t, k, is_space);
-	if (k >= t->len || t->v[k] != '(')
-		return false;
-	k++;
-	k += run(t, k, is_space);
-	n = run(t, k, is_digit);
+	n = sep_digits_at(t, &k, '(');
 	if (!n)
 		return false;
 	k += n;
-	k += run(t, k, is_space);
-	if (k >= t->len || t->v[k] != ',')
-		return false;
-	k++;
-	k += run(t, k, is_space);
-	n = run(t, k, is_digit);
+	n = sep_digits_at(t, &k, ',');
 	if (!n)
 		return false;
 	*id_at = k;

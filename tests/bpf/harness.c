@@ -115,7 +115,7 @@ void h_set_config(struct wf_harness *h, uint16_t port, uint32_t flags)
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(h->skel->maps.config), &zero, &cfg, BPF_ANY), 0);
 }
 
-static int setup(void **state, const struct h_opts *o)
+int h_setup_with(void **state, const struct h_opts *o)
 {
 	struct wf_harness *h = calloc(1, sizeof(*h));
 	int err;
@@ -136,21 +136,21 @@ int h_setup_record(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = true };
 
-	return setup(state, &o);
+	return h_setup_with(state, &o);
 }
 
 int h_setup_norecord(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = false };
 
-	return setup(state, &o);
+	return h_setup_with(state, &o);
 }
 
 int h_setup_noconfig(void **state)
 {
 	struct h_opts o = { .port = 0 };
 
-	return setup(state, &o);
+	return h_setup_with(state, &o);
 }
 
 /* What must hold after any sequence of packets. */
@@ -293,7 +293,7 @@ size_t h_drain(struct wf_harness *h)
 	return h->nrecs - before;
 }
 
-size_t h_stream(struct wf_harness *h, uint64_t conn_id, int dir, struct pb_buf *out)
+size_t h_stream(struct wf_harness *h, uint64_t conn_id, int dir, struct pg_wire *out)
 {
 	size_t chunks = 0;
 	uint32_t expect_off = 0;
@@ -307,7 +307,7 @@ size_t h_stream(struct wf_harness *h, uint64_t conn_id, int dir, struct pb_buf *
 		assert_int_equal(r->hdr.offset, expect_off);
 		if (r->hdr.offset == 0)
 			chunks++;
-		pb_put(out, r->data, r->hdr.len);
+		pgw_raw(out, r->data, r->hdr.len);
 		expect_off = r->hdr.offset + r->hdr.len;
 		if (expect_off == r->hdr.chunk_len)
 			expect_off = 0;
@@ -345,8 +345,8 @@ void tc_init(struct tconn *c, struct wf_harness *h, int family, uint16_t cport,
 
 void tc_free(struct tconn *c)
 {
-	pb_buf_free(&c->sent[0]);
-	pb_buf_free(&c->sent[1]);
+	pgw_free(&c->sent[0]);
+	pgw_free(&c->sent[1]);
 }
 
 void tc_seg(struct tconn *c, int dir, uint32_t seq, uint8_t flags, const void *data, size_t len)
@@ -393,15 +393,15 @@ void tc_handshake(struct tconn *c)
 
 void tc_login(struct tconn *c)
 {
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 
 	tc_handshake(c);
-	pg_startup(&b, "postgres", "regression");
+	pgw_startup(&b, "postgres", "regression");
 	tc_send_buf(c, C2S, &b);
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	tc_send_buf(c, S2C, &b);
-	pb_buf_free(&b);
+	pgw_free(&b);
 }
 
 void tc_send(struct tconn *c, int dir, const void *data, size_t len, size_t mss)
@@ -412,14 +412,14 @@ void tc_send(struct tconn *c, int dir, const void *data, size_t len, size_t mss)
 		size_t n = len < mss ? len : mss;
 
 		tc_seg(c, dir, c->next[dir], PB_TCP_PSH | PB_TCP_ACK, p, n);
-		pb_put(&c->sent[dir], p, n);
+		pgw_raw(&c->sent[dir], p, n);
 		c->next[dir] += (uint32_t)n;
 		p += n;
 		len -= n;
 	}
 }
 
-void tc_send_buf(struct tconn *c, int dir, const struct pb_buf *b)
+void tc_send_buf(struct tconn *c, int dir, const struct pg_wire *b)
 {
 	tc_send(c, dir, b->data, b->len, PB_MSS);
 }
@@ -446,11 +446,11 @@ struct wf_flow tc_flow(struct tconn *c)
 void tc_check_recorded(struct tconn *c, int dir)
 {
 	struct wf_flow f = tc_flow(c);
-	struct pb_buf got = { 0 };
+	struct pg_wire got = { 0 };
 
 	h_stream(c->h, f.conn_id, dir, &got);
 	assert_int_equal(got.len, c->sent[dir].len);
 	if (got.len)
 		assert_memory_equal(got.data, c->sent[dir].data, got.len);
-	pb_buf_free(&got);
+	pgw_free(&got);
 }

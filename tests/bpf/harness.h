@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "packet_builder.h"
+#include "pg_wire_builder.h"
 #include "wf_config.h"
 #include "wf_counters.h"
 #include "wf_flow.h"
@@ -58,7 +59,9 @@ int h_open(struct wf_harness *h, const struct h_opts *o);
 void h_close(struct wf_harness *h);
 void h_set_config(struct wf_harness *h, uint16_t port, uint32_t flags);
 
-/* cmocka fixtures: *state = a harness opened with the options in the name. */
+/* cmocka fixtures: *state = a harness opened with these options, or with the
+ * options in the name. */
+int h_setup_with(void **state, const struct h_opts *o);
 int h_setup_record(void **state);	/* port TEST_PORT, recording on */
 int h_setup_norecord(void **state);	/* port TEST_PORT, recording off */
 int h_setup_noconfig(void **state);	/* config map left empty */
@@ -79,7 +82,7 @@ size_t h_flow_count(struct wf_harness *h);
 size_t h_drain(struct wf_harness *h);
 /* Payload of every chunk record of (conn_id, dir) in ring order, checking
  * that pieces are contiguous; returns the number of chunks. */
-size_t h_stream(struct wf_harness *h, uint64_t conn_id, int dir, struct pb_buf *out);
+size_t h_stream(struct wf_harness *h, uint64_t conn_id, int dir, struct pg_wire *out);
 size_t h_count_records(struct wf_harness *h, uint8_t kind);
 
 /* ---- a TCP connection driven by the test ---------------------------------- */
@@ -91,7 +94,7 @@ struct tconn {
 	struct pb_flow flow;
 	uint32_t isn[2];	/* [C2S] client ISN, [S2C] server ISN */
 	uint32_t next[2];	/* next seq each side sends */
-	struct pb_buf sent[2];	/* new payload bytes each side sent, in order */
+	struct pg_wire sent[2];	/* new payload bytes each side sent, in order */
 };
 
 void tc_init(struct tconn *c, struct wf_harness *h, int family, uint16_t cport,
@@ -104,7 +107,7 @@ void tc_login(struct tconn *c);
 void tc_seg(struct tconn *c, int dir, uint32_t seq, uint8_t flags, const void *data, size_t len);
 /* Sends data as segments of at most mss bytes (PSH|ACK), in order. */
 void tc_send(struct tconn *c, int dir, const void *data, size_t len, size_t mss);
-void tc_send_buf(struct tconn *c, int dir, const struct pb_buf *b);
+void tc_send_buf(struct tconn *c, int dir, const struct pg_wire *b);
 void tc_fin(struct tconn *c, int dir);
 void tc_rst(struct tconn *c, int dir);
 /* The connection's flow entry (asserts it exists). */

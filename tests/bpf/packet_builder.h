@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Packet builder for BPF_PROG_TEST_RUN: Ethernet + IPv4 or IPv6 + TCP
- * segments with any flags, seq/ack, options and payload, plus builders of
- * PostgreSQL messages to put in them.  Shared by tests/bpf and bench/.
+ * segments with any flags, seq/ack, options and payload.  Shared by
+ * tests/bpf and bench/; the PostgreSQL messages to put in them come from
+ * tests/lib/pg_wire_builder.h.
  */
 #ifndef WF_PACKET_BUILDER_H
 #define WF_PACKET_BUILDER_H
@@ -61,42 +62,5 @@ size_t pb_build(const struct pb_seg *s, uint8_t *out, size_t cap);
 /* Addresses for tests: 127.0.0.1:cport -> 127.0.0.1:sport, or ::1. */
 void pb_flow_v4(struct pb_flow *f, uint16_t cport, uint16_t sport);
 void pb_flow_v6(struct pb_flow *f, uint16_t cport, uint16_t sport);
-
-/* ---- PostgreSQL messages ------------------------------------------------- */
-
-/* A growable byte buffer (aborts on allocation failure: tests only). */
-struct pb_buf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-void pb_buf_free(struct pb_buf *b);
-void pb_put(struct pb_buf *b, const void *data, size_t len);
-void pb_put_u8(struct pb_buf *b, uint8_t v);
-void pb_put_be16(struct pb_buf *b, uint16_t v);
-void pb_put_be32(struct pb_buf *b, uint32_t v);
-void pb_put_str(struct pb_buf *b, const char *s);	/* with its NUL */
-
-/* Untyped startup-phase packets (frontend). */
-void pg_startup(struct pb_buf *b, const char *user, const char *database);
-void pg_ssl_request(struct pb_buf *b);
-void pg_gssenc_request(struct pb_buf *b);
-void pg_cancel_request(struct pb_buf *b, uint32_t pid, uint32_t key);
-
-/* A typed message: type, length = 4 + body_len, body. */
-void pg_msg(struct pb_buf *b, char type, const void *body, size_t body_len);
-void pg_query(struct pb_buf *b, const char *sql);
-void pg_terminate(struct pb_buf *b);
-/* DataRow with one text column per value (NULL -> SQL NULL). */
-void pg_data_row(struct pb_buf *b, const char *const *values, int n);
-/* DataRow with one column of `size` bytes of filler. */
-void pg_data_row_big(struct pb_buf *b, size_t size);
-void pg_command_complete(struct pb_buf *b, const char *tag);
-void pg_ready_for_query(struct pb_buf *b, char status);
-void pg_parameter_status(struct pb_buf *b, const char *name, const char *value);
-/* AuthenticationOk, 13 ParameterStatus, BackendKeyData, ReadyForQuery:
- * the 16-message segment a PostgreSQL 15 server sends after login. */
-void pg_login_burst(struct pb_buf *b);
-#define PG_LOGIN_BURST_MESSAGES 16
 
 #endif /* WF_PACKET_BUILDER_H */

@@ -30,16 +30,16 @@ static void assert_boundary(const struct wf_stream *s)
 	assert_int_equal(s->body_left, 0);
 }
 
-static void query_response(struct pb_buf *b)
+static void query_response(struct pg_wire *b)
 {
 	static const char *const row[] = { "1" };
 	uint8_t rowdesc[] = { 0, 1, '?', 'c', 'o', 'l', 'u', 'm', 'n', '?', 0,
 			      0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0 };
 
-	pg_msg(b, 'T', rowdesc, sizeof(rowdesc));
-	pg_data_row(b, row, 1);
-	pg_command_complete(b, "SELECT 1");
-	pg_ready_for_query(b, 'I');
+	pgw_msg(b, 'T', rowdesc, sizeof(rowdesc));
+	pgw_data_row(b, row, 1);
+	pgw_command_complete(b, "SELECT 1");
+	pgw_ready_for_query(b, 'I');
 }
 
 /* ---- whole sessions ------------------------------------------------------- */
@@ -47,7 +47,7 @@ static void query_response(struct pb_buf *b)
 static void session(struct wf_harness *h, int family)
 {
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, family, 41000, 0xfffffff0u /* wraps during the session */, 77);
@@ -61,28 +61,28 @@ static void session(struct wf_harness *h, int family)
 	assert_stream(&f.dir[C2S], WF_STREAM_STARTUP, 0);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 0);
 
-	pg_startup(&b, "postgres", "regression");
+	pgw_startup(&b, "postgres", "regression");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 1);
 	assert_boundary(&f.dir[C2S]);
 	assert_int_equal(f.dir[C2S].msg_len, b.len);
 
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	tc_send_buf(&c, S2C, &b);	/* 16 messages, one segment */
 	f = tc_flow(&c);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 16);
 	assert_int_equal(f.dir[S2C].cur_type, 'Z');
 
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
-	b.len = 0;
-	pg_terminate(&b);
+	pgw_reset(&b);
+	pgw_terminate(&b);
 	tc_send_buf(&c, C2S, &b);
 	tc_fin(&c, C2S);
 	tc_fin(&c, S2C);
@@ -112,7 +112,7 @@ static void session(struct wf_harness *h, int family)
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
 	assert_int_equal(h_count_records(h, WF_REC_CLOSE), 1);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -132,14 +132,14 @@ static void test_synack_without_syn(void **state)
 	struct wf_harness *h = *state;
 	struct tconn c;
 	struct pb_seg synack;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41001, 1000, 9000);
 	synack = (struct pb_seg){ .flow = &c.flow, .from_server = true, .flags = PB_TCP_SYN | PB_TCP_ACK,
 				  .seq = 9000, .ack = 1001 };
 	h_run_seg(h, &synack);
-	pg_startup(&b, "u", "d");
+	pgw_startup(&b, "u", "d");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 1);
@@ -147,7 +147,7 @@ static void test_synack_without_syn(void **state)
 	h_drain(h);
 	assert_int_equal(h->nrecs, 1);
 	assert_int_equal(h->recs[0].hdr.flags, WF_REC_F_INITIAL);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -156,16 +156,16 @@ static void test_syn_with_data(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 6, 41002, 5000, 9000);
-	pg_startup(&b, "u", "d");
+	pgw_startup(&b, "u", "d");
 	tc_seg(&c, C2S, 5000, PB_TCP_SYN, b.data, b.len);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 1);
 	assert_int_equal(f.dir[C2S].next_seq, 5001 + b.len);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -175,7 +175,7 @@ static void test_many_tiny_messages(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	static const char *const row[] = { "x" };
 	struct wf_flow f;
 	uint64_t before;
@@ -186,7 +186,7 @@ static void test_many_tiny_messages(void **state)
 
 	/* 680 Flush messages (5 bytes each): 3400 bytes, one segment */
 	for (int i = 0; i < 680; i++)
-		pg_msg(&b, 'H', NULL, 0);
+		pgw_msg(&b, 'H', NULL, 0);
 	assert_int_equal(b.len, PB_MSS);
 	tc_send(&c, C2S, b.data, b.len, PB_MSS);
 	f = tc_flow(&c);
@@ -194,11 +194,11 @@ static void test_many_tiny_messages(void **state)
 	assert_boundary(&f.dir[C2S]);
 
 	/* 250 one-column DataRows + CommandComplete + ReadyForQuery */
-	b.len = 0;
+	pgw_reset(&b);
 	for (int i = 0; i < 250; i++)
-		pg_data_row(&b, row, 1);
-	pg_command_complete(&b, "SELECT 250");
-	pg_ready_for_query(&b, 'I');
+		pgw_data_row(&b, row, 1);
+	pgw_command_complete(&b, "SELECT 250");
+	pgw_ready_for_query(&b, 'I');
 	assert_true(b.len <= PB_MSS);
 	tc_send(&c, S2C, b.data, b.len, PB_MSS);
 	f = tc_flow(&c);
@@ -208,7 +208,7 @@ static void test_many_tiny_messages(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_FLOWS_DESYNC), 0);
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -221,15 +221,15 @@ static void test_typed_header_split_each_offset(void **state)
 
 	for (uint32_t k = 0; k <= 5; k++) {
 		struct tconn c;
-		struct pb_buf b = { 0 };
+		struct pg_wire b = { 0 };
 		struct wf_flow f;
 		size_t q1;
 
 		tc_init(&c, h, k % 2 ? 6 : 4, (uint16_t)(42000 + k), 100 * k, 7);
 		tc_login(&c);
-		pg_query(&b, "SELECT 1;");
+		pgw_query(&b, "SELECT 1;");
 		q1 = b.len;
-		pg_query(&b, "SELECT 'a second query';");
+		pgw_query(&b, "SELECT 'a second query';");
 		tc_send(&c, C2S, b.data, q1 + k, PB_MSS);
 		f = tc_flow(&c);
 		assert_int_equal(f.dir[C2S].messages, k == 5 ? 3 : 2);
@@ -244,7 +244,7 @@ static void test_typed_header_split_each_offset(void **state)
 		assert_boundary(&f.dir[C2S]);
 		assert_int_equal(f.dir[C2S].msg_len, b.len - q1 - 1);
 		tc_check_recorded(&c, C2S);
-		pb_buf_free(&b);
+		pgw_free(&b);
 		tc_free(&c);
 	}
 }
@@ -256,13 +256,13 @@ static void test_startup_header_split_each_offset(void **state)
 
 	for (uint32_t k = 0; k <= 8; k++) {
 		struct tconn c;
-		struct pb_buf b = { 0 };
+		struct pg_wire b = { 0 };
 		struct wf_flow f;
 
 		/* SSLRequest in two parts, then 'N' */
 		tc_init(&c, h, 4, (uint16_t)(43000 + k), 5, 6);
 		tc_handshake(&c);
-		pg_ssl_request(&b);
+		pgw_ssl_request(&b);
 		tc_send(&c, C2S, b.data, k, PB_MSS);
 		f = tc_flow(&c);
 		assert_int_equal(f.dir[C2S].hdr_have, k == 8 ? 0 : k);
@@ -274,8 +274,8 @@ static void test_startup_header_split_each_offset(void **state)
 		tc_send(&c, S2C, "N", 1, PB_MSS);
 
 		/* StartupMessage in two parts */
-		b.len = 0;
-		pg_startup(&b, "postgres", "regression");
+		pgw_reset(&b);
+		pgw_startup(&b, "postgres", "regression");
 		tc_send(&c, C2S, b.data, k, PB_MSS);
 		f = tc_flow(&c);
 		assert_int_equal(f.dir[C2S].state, k == 8 ? WF_STREAM_TYPED : WF_STREAM_STARTUP);
@@ -286,7 +286,7 @@ static void test_startup_header_split_each_offset(void **state)
 		assert_boundary(&f.dir[C2S]);
 		assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 1);
 		tc_check_recorded(&c, C2S);
-		pb_buf_free(&b);
+		pgw_free(&b);
 		tc_free(&c);
 	}
 }
@@ -297,16 +297,16 @@ static void test_cut_at_every_position(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	const uint32_t per_stream = 7;
 
 	tc_init(&c, h, 6, 41004, 0x7ffffff0u, 0xfffffffeu);
 	tc_login(&c);
 	query_response(&b);			/* T D C Z */
-	pg_msg(&b, 'S', NULL, 0);		/* empty body */
-	pg_parameter_status(&b, "TimeZone", "UTC");
-	pg_msg(&b, 'N', "SNOTICE", 8);
+	pgw_msg(&b, 'S', NULL, 0);		/* empty body */
+	pgw_parameter_status(&b, "TimeZone", "UTC");
+	pgw_msg(&b, 'N', "SNOTICE", 8);
 	for (size_t p = 1; p < b.len; p++) {
 		tc_send(&c, S2C, b.data, p, PB_MSS);
 		tc_send(&c, S2C, b.data + p, b.len - p, PB_MSS);
@@ -315,7 +315,7 @@ static void test_cut_at_every_position(void **state)
 		assert_boundary(&f.dir[S2C]);
 	}
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -324,24 +324,24 @@ static void test_byte_by_byte(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41005, 3, 4);
 	tc_handshake(&c);
-	pg_ssl_request(&b);
+	pgw_ssl_request(&b);
 	tc_send(&c, C2S, b.data, b.len, 1);
 	tc_send(&c, S2C, "N", 1, 1);
-	b.len = 0;
-	pg_startup(&b, "postgres", "regression");
+	pgw_reset(&b);
+	pgw_startup(&b, "postgres", "regression");
 	tc_send(&c, C2S, b.data, b.len, 1);
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	tc_send(&c, S2C, b.data, b.len, 1);
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	tc_send(&c, C2S, b.data, b.len, 1);
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send(&c, S2C, b.data, b.len, 1);
 
@@ -353,7 +353,7 @@ static void test_byte_by_byte(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_DATA_SEGMENTS), c.sent[C2S].len + c.sent[S2C].len);
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -363,19 +363,19 @@ static void test_big_datarow_then_next_message(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	uint64_t segs;
 
 	tc_init(&c, h, 4, 41006, 0xffff0000u, 0xffffff00u);
 	tc_login(&c);
-	pg_query(&b, "SELECT repeat('x', 100000);");
+	pgw_query(&b, "SELECT repeat('x', 100000);");
 	tc_send_buf(&c, C2S, &b);
 
-	b.len = 0;
-	pg_data_row_big(&b, 100000);		/* 'D' + 4 + 2 + 4 + 100000 */
-	pg_command_complete(&b, "SELECT 1");
-	pg_ready_for_query(&b, 'I');
+	pgw_reset(&b);
+	pgw_data_row_big(&b, 100000);		/* 'D' + 4 + 2 + 4 + 100000 */
+	pgw_command_complete(&b, "SELECT 1");
+	pgw_ready_for_query(&b, 'I');
 	segs = h_counter(h, WF_CNT_DATA_SEGMENTS);
 	tc_send(&c, S2C, b.data, PB_MSS, PB_MSS);
 	f = tc_flow(&c);
@@ -391,17 +391,17 @@ static void test_big_datarow_then_next_message(void **state)
 	assert_int_equal(f.dir[S2C].cur_type, 'Z');
 
 	/* and the next exchange frames normally */
-	b.len = 0;
-	pg_query(&b, "SELECT 2;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 2;");
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 3);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 16 + 3 + 4);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -411,7 +411,7 @@ static void test_retransmit_not_reframed(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	uint32_t seq;
 	uint64_t msgs, segs;
@@ -419,8 +419,8 @@ static void test_retransmit_not_reframed(void **state)
 
 	tc_init(&c, h, 4, 41007, 10, 20);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
-	pg_query(&b, "SELECT 2;");
+	pgw_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 2;");
 	seq = c.next[C2S];
 	tc_send_buf(&c, C2S, &b);
 	msgs = h_counter(h, WF_CNT_MESSAGES);
@@ -442,21 +442,21 @@ static void test_retransmit_not_reframed(void **state)
 	assert_int_equal(f.dir[C2S].next_seq, c.next[C2S]);
 
 	/* the server's burst retransmitted too */
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	tc_seg(&c, S2C, c.isn[S2C] + 1, PB_TCP_ACK | PB_TCP_PSH, b.data, b.len);
 	assert_int_equal(h_counter(h, WF_CNT_RETRANSMITS), 5);
 
 	/* framing continues */
-	b.len = 0;
-	pg_query(&b, "SELECT 3;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 3;");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 4);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 16);
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -464,22 +464,22 @@ static void test_partial_overlap(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	uint32_t seq;
 	size_t first;
 
 	tc_init(&c, h, 6, 41008, 0xfffffff8u, 20);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
-	pg_query(&b, "SELECT 2;");
+	pgw_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 2;");
 	seq = c.next[C2S];
 	tc_send(&c, C2S, b.data, 12, PB_MSS);	/* Q1 + 'Q' of Q2 */
 	h_drain(h);
 	first = h->nrecs;
 	/* a resegmented retransmission: bytes 5.. of which 5..11 are old */
 	tc_seg(&c, C2S, seq + 5, PB_TCP_ACK | PB_TCP_PSH, b.data + 5, b.len - 5);
-	pb_put(&c.sent[C2S], b.data + 12, b.len - 12);
+	pgw_raw(&c.sent[C2S], b.data + 12, b.len - 12);
 	c.next[C2S] = seq + (uint32_t)b.len;
 
 	f = tc_flow(&c);
@@ -493,7 +493,7 @@ static void test_partial_overlap(void **state)
 	assert_int_equal(h->recs[first].hdr.chunk_len, b.len - 12);
 	assert_int_equal(h->recs[first].hdr.flags, 0);
 	tc_check_recorded(&c, C2S);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -501,17 +501,17 @@ static void test_out_of_order_desync(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	uint32_t seq;
 	size_t q1, recs;
 
 	tc_init(&c, h, 4, 41009, 10, 20);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 1;");
 	q1 = b.len;
-	pg_query(&b, "SELECT 2;");
-	pg_query(&b, "SELECT 3;");
+	pgw_query(&b, "SELECT 2;");
+	pgw_query(&b, "SELECT 3;");
 	seq = c.next[C2S];
 	h_drain(h);
 	recs = h->nrecs;
@@ -539,13 +539,13 @@ static void test_out_of_order_desync(void **state)
 	assert_int_equal(h->recs[recs + 1].hdr.flags, WF_REC_F_UNFRAMED);
 
 	/* the other direction is unaffected */
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 20);
 	assert_int_equal(h_counter(h, WF_CNT_MESSAGES), 1 + 16 + 4);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -555,12 +555,12 @@ static void test_ssl_refused(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 6, 41010, 1, 2);
 	tc_handshake(&c);
-	pg_ssl_request(&b);
+	pgw_ssl_request(&b);
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_STARTUP, 1);
@@ -569,21 +569,21 @@ static void test_ssl_refused(void **state)
 	f = tc_flow(&c);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 1);
 	assert_int_equal(f.dir[S2C].cur_type, 'N');
-	b.len = 0;
-	pg_startup(&b, "postgres", "regression");
+	pgw_reset(&b);
+	pgw_startup(&b, "postgres", "regression");
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	tc_send_buf(&c, S2C, &b);
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 3);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 17);
 	assert_int_equal(h_counter(h, WF_CNT_NOT_POSTGRES), 0);
 	assert_int_equal(h_counter(h, WF_CNT_FLOWS_OPAQUE), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -592,34 +592,34 @@ static void test_gss_then_ssl_refused(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41011, 1, 2);
 	tc_handshake(&c);
-	pg_gssenc_request(&b);
+	pgw_gssenc_request(&b);
 	tc_send_buf(&c, C2S, &b);
 	tc_send(&c, S2C, "N", 1, PB_MSS);
-	b.len = 0;
-	pg_ssl_request(&b);
+	pgw_reset(&b);
+	pgw_ssl_request(&b);
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_int_equal(f.dir[S2C].state, WF_STREAM_ONE_BYTE);
 	tc_send(&c, S2C, "N", 1, PB_MSS);
-	b.len = 0;
-	pg_startup(&b, "postgres", "regression");
+	pgw_reset(&b);
+	pgw_startup(&b, "postgres", "regression");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 3);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 2);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
 static void encrypted(struct wf_harness *h, char answer)
 {
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	uint8_t tls[200];
 
@@ -628,9 +628,9 @@ static void encrypted(struct wf_harness *h, char answer)
 	tc_init(&c, h, 4, 41012, 1, 2);
 	tc_handshake(&c);
 	if (answer == 'G')
-		pg_gssenc_request(&b);
+		pgw_gssenc_request(&b);
 	else
-		pg_ssl_request(&b);
+		pgw_ssl_request(&b);
 	tc_send_buf(&c, C2S, &b);
 	tc_send(&c, S2C, &answer, 1, PB_MSS);
 	f = tc_flow(&c);
@@ -650,7 +650,7 @@ static void encrypted(struct wf_harness *h, char answer)
 		assert_int_equal(h->recs[i].hdr.flags, WF_REC_F_UNFRAMED);
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -669,22 +669,22 @@ static void test_ssl_answered_by_error(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41013, 1, 2);
 	tc_handshake(&c);
-	pg_ssl_request(&b);
+	pgw_ssl_request(&b);
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
-	pg_msg(&b, 'E', "SFATAL\0Munsupported frontend protocol\0\0", 40);
+	pgw_reset(&b);
+	pgw_msg(&b, 'E', "SFATAL\0Munsupported frontend protocol\0\0", 40);
 	tc_send_buf(&c, S2C, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[S2C], WF_STREAM_TYPED, 1);
 	assert_boundary(&f.dir[S2C]);
 	assert_int_equal(f.dir[S2C].cur_type, 'E');
 	assert_int_equal(h_counter(h, WF_CNT_NOT_POSTGRES), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -692,12 +692,12 @@ static void test_cancel_request(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 6, 41014, 1, 2);
 	tc_handshake(&c);
-	pg_cancel_request(&b, 12345, 0xdeadbeef);
+	pgw_cancel_request(&b, 12345, 0xdeadbeef);
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_OPAQUE, 1);
@@ -710,7 +710,7 @@ static void test_cancel_request(void **state)
 	tc_fin(&c, C2S);
 	tc_fin(&c, S2C);
 	assert_int_equal(h_count_records(h, WF_REC_CLOSE), 1);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -760,7 +760,7 @@ static void test_garbage_not_postgres(void **state)
 		uint64_t notpg = h_counter(h, WF_CNT_NOT_POSTGRES);
 		uint64_t opaque = h_counter(h, WF_CNT_FLOWS_OPAQUE);
 		struct tconn c;
-		struct pb_buf b = { 0 };
+		struct pg_wire b = { 0 };
 		struct wf_flow f;
 		size_t first;
 
@@ -771,7 +771,7 @@ static void test_garbage_not_postgres(void **state)
 		} else {
 			tc_handshake(&c);
 			if (g->after_ssl) {
-				pg_ssl_request(&b);
+				pgw_ssl_request(&b);
 				tc_send_buf(&c, C2S, &b);
 			}
 		}
@@ -790,7 +790,7 @@ static void test_garbage_not_postgres(void **state)
 		assert_int_equal(h_counter(h, WF_CNT_FLOWS_OPAQUE), opaque + 1);
 		assert_int_equal(h_counter(h, WF_CNT_NOT_POSTGRES), notpg + 1);
 		tc_check_recorded(&c, g->dir);
-		pb_buf_free(&b);
+		pgw_free(&b);
 		tc_free(&c);
 	}
 }
@@ -851,13 +851,13 @@ static void test_midstream_unframed_then_resync(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf q = { 0 }, r = { 0 };
+	struct pg_wire q = { 0 }, r = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41015, 5000, 9000);
 	tc_seg(&c, C2S, c.next[C2S], PB_TCP_ACK, NULL, 0);	/* bare ACK: no entry */
 	assert_int_equal(h_flow_count(h), 0);
-	pg_query(&q, "SELECT 1;");
+	pgw_query(&q, "SELECT 1;");
 	query_response(&r);
 	tc_send_buf(&c, C2S, &q);
 	tc_seg(&c, C2S, c.next[C2S] - (uint32_t)q.len, PB_TCP_ACK | PB_TCP_PSH, q.data, q.len);
@@ -901,8 +901,8 @@ static void test_midstream_unframed_then_resync(void **state)
 	/* its end is still reported */
 	tc_rst(&c, S2C);
 	assert_int_equal(h_count_records(h, WF_REC_CLOSE), 1);
-	pb_buf_free(&q);
-	pb_buf_free(&r);
+	pgw_free(&q);
+	pgw_free(&r);
 	tc_free(&c);
 }
 
@@ -912,18 +912,18 @@ static void test_resync_after_gap(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 	size_t first;
 
 	tc_init(&c, h, 6, 41017, 1, 2);
 	tc_login(&c);
-	pg_query(&b, "SELECT repeat('x', 20000);");
+	pgw_query(&b, "SELECT repeat('x', 20000);");
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
-	pg_data_row_big(&b, 20000);
-	pg_command_complete(&b, "SELECT 1");
-	pg_ready_for_query(&b, 'I');
+	pgw_reset(&b);
+	pgw_data_row_big(&b, 20000);
+	pgw_command_complete(&b, "SELECT 1");
+	pgw_ready_for_query(&b, 'I');
 	/* segment 2 of 7 overtakes segment 1 (reordered on lo between CPUs) */
 	tc_seg(&c, S2C, c.next[S2C] + PB_MSS, PB_TCP_ACK, b.data + PB_MSS, PB_MSS);
 	tc_seg(&c, S2C, c.next[S2C], PB_TCP_ACK, b.data, PB_MSS);
@@ -931,7 +931,7 @@ static void test_resync_after_gap(void **state)
 	assert_int_equal(f.dir[S2C].state, WF_STREAM_DESYNC);
 	assert_int_equal(h_counter(h, WF_CNT_FLOWS_DESYNC), 1);
 	assert_int_equal(h_counter(h, WF_CNT_RETRANSMITS), 1);
-	pb_put(&c.sent[S2C], b.data + PB_MSS, PB_MSS);	/* what the ring got */
+	pgw_raw(&c.sent[S2C], b.data + PB_MSS, PB_MSS);	/* what the ring got */
 	c.next[S2C] += 2 * PB_MSS;
 	tc_send(&c, S2C, b.data + 2 * PB_MSS, b.len - 2 * PB_MSS, PB_MSS);
 	f = tc_flow(&c);
@@ -943,10 +943,10 @@ static void test_resync_after_gap(void **state)
 	/* the next exchange is framed and recorded as framed */
 	h_drain(h);
 	first = h->nrecs;
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
 	f = tc_flow(&c);
@@ -956,7 +956,7 @@ static void test_resync_after_gap(void **state)
 	assert_int_equal(h->recs[first].hdr.flags, 0);
 	assert_int_equal(h->recs[first + 1].hdr.flags, 0);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -965,32 +965,32 @@ static void test_client_resync(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41018, 1, 2);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 1;");
 	tc_seg(&c, C2S, c.next[C2S] + 1, PB_TCP_ACK | PB_TCP_PSH, b.data + 1, b.len - 1);
 	tc_seg(&c, C2S, c.next[C2S], PB_TCP_ACK | PB_TCP_PSH, b.data, 1);
 	c.next[C2S] += (uint32_t)b.len;
 	f = tc_flow(&c);
 	assert_int_equal(f.dir[C2S].state, WF_STREAM_DESYNC);
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 1);
 	assert_boundary(&f.dir[C2S]);
 	assert_int_equal(h_counter(h, WF_CNT_FLOWS_RESYNC), 1);
-	b.len = 0;
-	pg_query(&b, "SELECT 2;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 2;");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_stream(&f.dir[C2S], WF_STREAM_TYPED, 2);
 	/* encrypted or not-PostgreSQL directions never resync */
 	assert_int_equal(h_counter(h, WF_CNT_NOT_POSTGRES), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -1011,12 +1011,12 @@ static void test_raced_direction(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 41019, 1, 2);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 1;");
 	set_busy(h, &c, C2S, WF_STREAM_BUSY);
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
@@ -1034,7 +1034,7 @@ static void test_raced_direction(void **state)
 	assert_int_equal(f.dir[C2S].state, WF_STREAM_DESYNC);
 	assert_int_equal(h_counter(h, WF_CNT_FLOWS_DESYNC), 1);
 	tc_check_recorded(&c, C2S);	/* every byte reached the ring, in order here */
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -1045,7 +1045,7 @@ static void test_raced_direction(void **state)
 struct racer {
 	struct tconn *c;
 	int cpu;
-	const struct pb_buf *stream;
+	const struct pg_wire *stream;
 	uint32_t base;
 };
 
@@ -1078,7 +1078,7 @@ static void test_two_cpus_one_direction(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct racer r[2];
 	pthread_t t[2];
 	struct wf_flow f;
@@ -1091,7 +1091,7 @@ static void test_two_cpus_one_direction(void **state)
 	tc_init(&c, h, 4, 41020, 1, 2);
 	tc_login(&c);
 	for (int i = 0; i < 4000; i++)
-		pg_msg(&b, 'H', NULL, 0);	/* Flush: 5 bytes, one per segment */
+		pgw_msg(&b, 'H', NULL, 0);	/* Flush: 5 bytes, one per segment */
 	for (int i = 0; i < 2; i++) {
 		r[i] = (struct racer){ &c, i, &b, c.next[C2S] };
 		assert_int_equal(pthread_create(&t[i], NULL, race_thread, &r[i]), 0);
@@ -1116,17 +1116,17 @@ static void test_two_cpus_one_direction(void **state)
 		assert_int_equal(f.dir[C2S].state, WF_STREAM_DESYNC);
 	assert_int_equal(h_counter(h, WF_CNT_NOT_POSTGRES), 0);
 
-	b.len = 0;
+	pgw_reset(&b);
 	query_response(&b);
 	tc_send_buf(&c, S2C, &b);
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
 	f = tc_flow(&c);
 	assert_int_equal(f.dir[C2S].state, WF_STREAM_TYPED);
 	assert_int_equal(f.dir[C2S].cur_type, 'Q');
 	assert_boundary(&f.dir[C2S]);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -1135,12 +1135,12 @@ static void test_recording_off(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow f;
 
 	tc_init(&c, h, 6, 41016, 1, 2);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
 	tc_fin(&c, C2S);
 	tc_fin(&c, S2C);
@@ -1152,7 +1152,7 @@ static void test_recording_off(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_REC_PIECES), 0);
 	assert_int_equal(h_counter(h, WF_CNT_REC_CLOSES), 0);
 	assert_int_equal(h_drain(h), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 

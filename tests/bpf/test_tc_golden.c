@@ -22,7 +22,7 @@ struct ref_stream {
 	struct pb_flow flow;
 	uint32_t next[2];	/* next expected seq per direction */
 	bool synced[2];
-	struct pb_buf bytes[2];
+	struct pg_wire bytes[2];
 };
 
 struct replay {
@@ -67,7 +67,7 @@ static void ref_add(struct ref_stream *s, int dir, uint8_t flags, uint32_t seq, 
 	if ((int32_t)(seq + (uint32_t)len - s->next[dir]) <= 0)
 		return;
 	assert_true((int32_t)(seq - s->next[dir]) <= 0);	/* captures are in order */
-	pb_put(&s->bytes[dir], p + (s->next[dir] - seq), len - (s->next[dir] - seq));
+	pgw_raw(&s->bytes[dir], p + (s->next[dir] - seq), len - (s->next[dir] - seq));
 	s->next[dir] = seq + (uint32_t)len;
 }
 
@@ -271,14 +271,14 @@ static void replay_file(const char *path, uint16_t port)
 		assert_int_equal(f.dir[C2S].state, WF_STREAM_TYPED);
 		assert_int_equal(f.dir[S2C].state, WF_STREAM_TYPED);
 		for (int d = 0; d < 2; d++) {
-			struct pb_buf got = { 0 };
+			struct pg_wire got = { 0 };
 
 			h_stream(&h, f.conn_id, d, &got);
 			assert_int_equal(got.len, s->bytes[d].len);
 			if (got.len)
 				assert_memory_equal(got.data, s->bytes[d].data, got.len);
-			pb_buf_free(&got);
-			pb_buf_free(&s->bytes[d]);
+			pgw_free(&got);
+			pgw_free(&s->bytes[d]);
 		}
 	}
 	h_drain(&h);

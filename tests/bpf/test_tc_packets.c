@@ -136,11 +136,11 @@ static void test_port_zero(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 
 	tc_init(&c, h, 4, 40001, 1000, 5000);
 	tc_handshake(&c);
-	pg_startup(&b, "postgres", "postgres");
+	pgw_startup(&b, "postgres", "postgres");
 	tc_send_buf(&c, C2S, &b);
 	assert_int_equal(h_counter(h, WF_CNT_NO_CONFIG), 4);
 	assert_int_equal(h_counter(h, WF_CNT_PACKETS), 0);
@@ -154,7 +154,7 @@ static void test_port_zero(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_NO_CONFIG), 5);
 	assert_int_equal(h_flow_count(h), 0);
 	assert_int_equal(h_drain(h), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -164,7 +164,7 @@ static void test_gso_length_from_skb(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct pb_seg s;
 	uint8_t frame[PB_FRAME_MAX];
 	size_t n;
@@ -172,12 +172,12 @@ static void test_gso_length_from_skb(void **state)
 
 	tc_init(&c, h, 4, 40002, 1000, 5000);
 	tc_handshake(&c);
-	pg_startup(&b, "u", "d");
+	pgw_startup(&b, "u", "d");
 	tc_send_buf(&c, C2S, &b);
-	pb_buf_free(&b);
+	pgw_free(&b);
 
 	for (int i = 0; i < 40; i++)
-		pg_query(&b, "SELECT 1");
+		pgw_query(&b, "SELECT 1");
 	s = (struct pb_seg){ .flow = &c.flow, .flags = PB_TCP_ACK | PB_TCP_PSH, .seq = c.next[C2S],
 			     .payload = b.data, .len = b.len, .ip_len_zero = true };
 	n = pb_build(&s, frame, sizeof(frame));
@@ -196,7 +196,7 @@ static void test_gso_length_from_skb(void **state)
 	f = tc_flow(&c);
 	assert_int_equal(f.dir[C2S].messages, 81);
 	assert_int_equal(h_counter(h, WF_CNT_NON_TCP_OR_MALFORMED), 0);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -205,17 +205,17 @@ static void test_padding_not_payload(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct pb_seg s;
 	struct wf_flow f;
 
 	tc_init(&c, h, 4, 40003, 1000, 5000);
 	tc_handshake(&c);
-	pg_startup(&b, "u", "d");
+	pgw_startup(&b, "u", "d");
 	tc_send_buf(&c, C2S, &b);
-	pb_buf_free(&b);
+	pgw_free(&b);
 
-	pg_msg(&b, 'S', NULL, 0);	/* Sync: 5 bytes, a 59-byte frame */
+	pgw_msg(&b, 'S', NULL, 0);	/* Sync: 5 bytes, a 59-byte frame */
 	s = (struct pb_seg){ .flow = &c.flow, .flags = PB_TCP_ACK | PB_TCP_PSH, .seq = c.next[C2S],
 			     .payload = b.data, .len = b.len, .trailer = 7 };
 	h_run_seg(h, &s);
@@ -224,7 +224,7 @@ static void test_padding_not_payload(void **state)
 	assert_int_equal(f.dir[C2S].messages, 2);
 	assert_int_equal(f.dir[C2S].hdr_have, 0);
 	assert_int_equal(h_counter(h, WF_CNT_PAYLOAD_BYTES), b.len + c.sent[C2S].len);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 

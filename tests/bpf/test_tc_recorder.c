@@ -7,28 +7,15 @@
 
 #include <bpf/libbpf.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int open_with(void **state, const struct h_opts *o)
-{
-	struct wf_harness *h = calloc(1, sizeof(*h));
-
-	if (!h || h_open(h, o)) {
-		free(h);
-		return -1;
-	}
-	*state = h;
-	return 0;
-}
 
 /* Every field of every record of a short session. */
 static void test_record_fields(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	struct wf_flow_key key;
 	struct wf_flow f;
 	struct {
@@ -41,15 +28,15 @@ static void test_record_fields(void **state)
 
 	tc_init(&c, h, 6, 46000, 0xfffffff0u, 0x10);
 	tc_handshake(&c);
-	pg_startup(&b, "postgres", "regression");
+	pgw_startup(&b, "postgres", "regression");
 	want[n++] = (typeof(want[0])){ C2S, c.next[C2S], b.len, WF_REC_F_INITIAL };
 	tc_send_buf(&c, C2S, &b);
-	b.len = 0;
-	pg_login_burst(&b);
+	pgw_reset(&b);
+	pgw_login_burst(&b);
 	want[n++] = (typeof(want[0])){ S2C, c.next[S2C], b.len, 0 };
 	tc_send_buf(&c, S2C, &b);
-	b.len = 0;
-	pg_query(&b, "SELECT 1;");
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 1;");
 	want[n++] = (typeof(want[0])){ C2S, c.next[C2S], b.len, 0 };
 	tc_send_buf(&c, C2S, &b);
 	want[n++] = (typeof(want[0])){ C2S, c.next[C2S], b.len, 0 };
@@ -80,7 +67,7 @@ static void test_record_fields(void **state)
 	assert_int_equal(h->recs[0].hdr.seq, 0xfffffff1u);
 	tc_check_recorded(&c, C2S);
 	tc_check_recorded(&c, S2C);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -89,14 +76,14 @@ static void test_conn_ids_and_initial(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn a, b;
-	struct pb_buf q = { 0 };
+	struct pg_wire q = { 0 };
 	size_t initial = 0;
 
 	tc_init(&a, h, 4, 46001, 1, 2);
 	tc_init(&b, h, 4, 46002, 3, 4);
 	tc_login(&a);
 	tc_login(&b);
-	pg_query(&q, "SELECT 1;");
+	pgw_query(&q, "SELECT 1;");
 	tc_send_buf(&a, C2S, &q);
 	tc_send_buf(&b, C2S, &q);
 	assert_int_equal(tc_flow(&a).conn_id, 1);
@@ -110,7 +97,7 @@ static void test_conn_ids_and_initial(void **state)
 		}
 	}
 	assert_int_equal(initial, 2);
-	pb_buf_free(&q);
+	pgw_free(&q);
 	tc_free(&a);
 	tc_free(&b);
 }
@@ -212,14 +199,14 @@ static int setup_small_pieces(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = true, .piece_max = 300 };
 
-	return open_with(state, &o);
+	return h_setup_with(state, &o);
 }
 
 static void test_pieces(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	uint32_t seq;
 	size_t first;
 
@@ -228,7 +215,7 @@ static void test_pieces(void **state)
 	h_drain(h);
 	first = h->nrecs;
 
-	pg_data_row_big(&b, 1000);	/* 1011 bytes: 4 pieces */
+	pgw_data_row_big(&b, 1000);	/* 1011 bytes: 4 pieces */
 	seq = c.next[S2C];
 	tc_send(&c, S2C, b.data, b.len, PB_MSS);
 	h_drain(h);
@@ -245,8 +232,8 @@ static void test_pieces(void **state)
 	tc_check_recorded(&c, S2C);
 
 	/* 3000 bytes: 10 pieces of 300, 8 kept */
-	b.len = 0;
-	pg_data_row_big(&b, 3000 - 11);
+	pgw_reset(&b);
+	pgw_data_row_big(&b, 3000 - 11);
 	first = h->nrecs;
 	tc_send(&c, S2C, b.data, b.len, PB_MSS);
 	h_drain(h);
@@ -258,7 +245,7 @@ static void test_pieces(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_REC_BYTES) + 600, h_counter(h, WF_CNT_PAYLOAD_BYTES));
 	/* framing is unaffected by the recorder */
 	assert_int_equal(tc_flow(&c).dir[S2C].messages, 16 + 2);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 
@@ -267,7 +254,7 @@ static int setup_tiny_ring(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = true, .ring_size = 4096 };
 
-	return open_with(state, &o);
+	return h_setup_with(state, &o);
 }
 
 static void test_ring_full(void **state)
@@ -303,7 +290,7 @@ static int setup_64k_ring(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = true, .ring_size = 65536 };
 
-	return open_with(state, &o);
+	return h_setup_with(state, &o);
 }
 
 static void test_wakeup_policy(void **state)
@@ -341,14 +328,14 @@ static int setup_one_slot(void **state)
 {
 	struct h_opts o = { .port = TEST_PORT, .record = true, .scratch_slots = 1 };
 
-	return open_with(state, &o);
+	return h_setup_with(state, &o);
 }
 
 static void test_missing_scratch_slot(void **state)
 {
 	struct wf_harness *h = *state;
 	struct tconn c;
-	struct pb_buf b = { 0 };
+	struct pg_wire b = { 0 };
 	cpu_set_t set, old;
 
 	if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2) {
@@ -362,7 +349,7 @@ static void test_missing_scratch_slot(void **state)
 	h->allow_errors = true;
 	tc_init(&c, h, 4, 46010, 1, 2);
 	tc_login(&c);
-	pg_query(&b, "SELECT 1;");
+	pgw_query(&b, "SELECT 1;");
 	tc_send_buf(&c, C2S, &b);
 	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
 
@@ -371,7 +358,7 @@ static void test_missing_scratch_slot(void **state)
 	assert_int_equal(h_counter(h, WF_CNT_REC_LOST_BYTES), c.sent[C2S].len + c.sent[S2C].len);
 	assert_int_equal(h_counter(h, WF_CNT_ERRORS), 3);
 	assert_int_equal(tc_flow(&c).dir[C2S].messages, 2);
-	pb_buf_free(&b);
+	pgw_free(&b);
 	tc_free(&c);
 }
 

@@ -14,7 +14,7 @@
 
 #include "pg_normalize.h"
 #include "pg_print.h"
-#include "pg_wire.h"
+#include "pg_wire_builder.h"
 
 #define FE WF_DIR_FRONTEND
 #define BE WF_DIR_BACKEND
@@ -26,11 +26,11 @@ static struct strbuf out;
 /* Prints the one message built in w. */
 static const char *printed(enum wf_dir dir)
 {
-	const uint8_t *p = pgw_data(&w);
+	const uint8_t *p = w.data;
 
 	strbuf_reset(&out);
-	assert_true(pgw_len(&w) >= 5);
-	pg_print_message(&printer, &out, dir, p[0], p + 5, pgw_len(&w) - 5);
+	assert_true(w.len >= 5);
+	pg_print_message(&printer, &out, dir, p[0], p + 5, w.len - 5);
 	assert_false(strbuf_failed(&out));
 	pgw_reset(&w);
 	return out.buf;
@@ -164,13 +164,13 @@ static void test_backend_key_data_and_auth(void **state)
 
 static void test_simple_backend(void **state)
 {
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	assert_string_equal(printed(BE), "ReadyForQuery(state=idle)");
-	pgw_ready(&w, 'T');
+	pgw_ready_for_query(&w, 'T');
 	assert_string_equal(printed(BE), "ReadyForQuery(state=in_transaction_block)");
-	pgw_ready(&w, 'E');
+	pgw_ready_for_query(&w, 'E');
 	assert_string_equal(printed(BE), "ReadyForQuery(state=in_failed_transaction_block)");
-	pgw_ready(&w, 'X');	/* construct's Enum prints an unnamed value as its number */
+	pgw_ready_for_query(&w, 'X');	/* construct's Enum prints an unnamed value as its number */
 	assert_string_equal(printed(BE), "ReadyForQuery(state=88)");
 	pgw_begin(&w, 'C');
 	pgw_str(&w, "INSERT 0 1");

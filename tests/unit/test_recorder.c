@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pg_wire.h"
+#include "pg_wire_builder.h"
 #include "recorder.h"
 #include "strbuf.h"
 
@@ -65,15 +65,21 @@ static void add(uint64_t conn, enum wf_dir dir, const void *data, size_t len)
 /* Adds what w holds as one chunk and empties w. */
 static void add_wire(uint64_t conn, enum wf_dir dir)
 {
-	add(conn, dir, pgw_data(&w), pgw_len(&w));
+	add(conn, dir, w.data, w.len);
+	pgw_reset(&w);
+}
+
+/* Adds what w holds as the connection's first (initial) chunk and empties w. */
+static void add_initial_wire(uint64_t conn)
+{
+	add_flags(conn, FE, true, false, w.data, w.len);
 	pgw_reset(&w);
 }
 
 static void add_initial(uint64_t conn)
 {
-	pgw_startup(&w, "postgres");
-	add_flags(conn, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	pgw_startup(&w, "postgres", "regression");
+	add_initial_wire(conn);
 }
 
 static void expect_dump(const char *expected)
@@ -91,7 +97,7 @@ static void test_rows_and_numbering(void **state)
 	pgw_query(&w, "SELECT 'A'");
 	add_wire(100, FE);
 	add_initial(200);
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	add_wire(100, BE);
 	expect_dump("0\tcoordinator\t[initial message]\n"
 		    "0\tcoordinator\t[\"Query(query=SELECT 'A')\"]\n"
@@ -139,8 +145,8 @@ static void test_terminate_dropped(void **state)
 		    "0\tworker\t[\"Backend(type=X,body=b'')\"]");
 	/* a chunk completing nothing is kept as [] */
 	pgw_query(&w, "SELECT 2");
-	add(1, FE, pgw_data(&w), 3);
-	add(1, FE, pgw_data(&w) + 3, pgw_len(&w) - 3);
+	add(1, FE, w.data, 3);
+	add(1, FE, w.data + 3, w.len - 3);
 	pgw_reset(&w);
 	expect_dump("0\tcoordinator\t[]\n"
 		    "0\tcoordinator\t['Query(query=SELECT 2)']");
@@ -156,12 +162,12 @@ static void test_split_at_every_offset(void **state)
 	char expected[256];
 
 	pgw_query(&w, "SELECT 1");
-	first_end = pgw_len(&w);
+	first_end = w.len;
 	pgw_begin(&w, 'S');
 	pgw_end(&w);
-	len = pgw_len(&w);
+	len = w.len;
 	assert_true(len <= sizeof(buf));
-	memcpy(buf, pgw_data(&w), len);
+	memcpy(buf, w.data, len);
 	pgw_reset(&w);
 
 	for (k = 1; k < len; k++) {
@@ -197,15 +203,14 @@ static void test_startup_phase_ssl_refused(void **state)
 	uint8_t answer = 'N';
 
 	pgw_ssl_request(&w);
-	add_flags(1, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	add_initial_wire(1);
 	add(1, BE, &answer, 1);
-	pgw_startup(&w, "postgres");
+	pgw_startup(&w, "postgres", "regression");
 	add_wire(1, FE);
 	pgw_begin(&w, 'R');
 	pgw_u32(&w, 0);
 	pgw_end(&w);
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	add_wire(1, BE);
 	pgw_query(&w, "SELECT 1");
 	add_wire(1, FE);
@@ -220,18 +225,15 @@ static void test_startup_phase_gss_then_ssl(void **state)
 {
 	uint8_t no = 'N';
 
-	pgw_begin(&w, 0);
-	pgw_u32(&w, 80877104);	/* GSSENCRequest */
-	pgw_end(&w);
-	add_flags(1, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	pgw_gssenc_request(&w);
+	add_initial_wire(1);
 	add(1, BE, &no, 1);
 	pgw_ssl_request(&w);
 	add_wire(1, FE);
 	add(1, BE, &no, 1);
-	pgw_startup(&w, "postgres");
+	pgw_startup(&w, "postgres", "regression");
 	add_wire(1, FE);
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	add_wire(1, BE);
 	expect_dump("0\tcoordinator\t[initial message]\n"
 		    "0\tworker\t[]\n"
@@ -247,8 +249,7 @@ static void test_encrypted(void **state)
 	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
 
 	pgw_ssl_request(&w);
-	add_flags(1, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	add_initial_wire(1);
 	add(1, BE, &yes, 1);
 	add(1, FE, hello, sizeof(hello));
 	add(1, BE, hello, sizeof(hello));
@@ -265,13 +266,8 @@ static void test_encrypted(void **state)
 
 static void test_cancel_request(void **state)
 {
-	pgw_begin(&w, 0);
-	pgw_u32(&w, 80877102);
-	pgw_u32(&w, 4242);
-	pgw_u32(&w, 1234);
-	pgw_end(&w);
-	add_flags(1, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	pgw_cancel_request(&w, 4242, 1234);
+	add_initial_wire(1);
 	pgw_query(&w, "SELECT 1");
 	add_wire(1, FE);
 	expect_dump("0\tcoordinator\t[initial message]\n"
@@ -284,10 +280,10 @@ static void test_not_postgres(void **state)
 
 	add_initial(1);
 	/* a good message, then an impossible length: framing stops for good */
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	pgw_raw(&w, bad_len, sizeof(bad_len));
 	add_wire(1, BE);
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	add_wire(1, BE);
 	/* the other direction is unaffected */
 	pgw_query(&w, "SELECT 1");
@@ -296,8 +292,7 @@ static void test_not_postgres(void **state)
 	pgw_begin(&w, 0);
 	pgw_u32(&w, 0x00020000);
 	pgw_end(&w);
-	add_flags(2, FE, true, false, pgw_data(&w), pgw_len(&w));
-	pgw_reset(&w);
+	add_initial_wire(2);
 	pgw_query(&w, "SELECT 1");
 	add_wire(2, FE);
 	expect_dump("0\tcoordinator\t[initial message]\n"
@@ -330,14 +325,14 @@ static void test_large_message_not_retained(void **state)
 	add_initial(1);
 	pgw_query(&w, sql);
 	pgw_query(&w, "SELECT 2");
-	add(1, FE, pgw_data(&w), 10);
-	add(1, FE, pgw_data(&w) + 10, 500);
-	add(1, FE, pgw_data(&w) + 510, pgw_len(&w) - 510);
+	add(1, FE, w.data, 10);
+	add(1, FE, w.data + 10, 500);
+	add(1, FE, w.data + 510, w.len - 510);
 	pgw_reset(&w);
 	/* a small one split is still reassembled */
 	pgw_query(&w, "SELECT 3");
-	add(1, FE, pgw_data(&w), 7);
-	add(1, FE, pgw_data(&w) + 7, pgw_len(&w) - 7);
+	add(1, FE, w.data, 7);
+	add(1, FE, w.data + 7, w.len - 7);
 	pgw_reset(&w);
 	/* what arrives whole is printed whole: nothing needs keeping */
 	pgw_begin(&w, 'd');
@@ -372,14 +367,14 @@ static void test_large_message_not_retained(void **state)
 static void test_unframed(void **state)
 {
 	add_initial(1);
-	pgw_ready(&w, 'I');
-	pgw_ready(&w, 'T');
-	add_flags(1, BE, false, true, pgw_data(&w), pgw_len(&w));
+	pgw_ready_for_query(&w, 'I');
+	pgw_ready_for_query(&w, 'T');
+	add_flags(1, BE, false, true, w.data, w.len);
 	/* not a whole number of messages */
-	add_flags(1, BE, false, true, pgw_data(&w), pgw_len(&w) - 1);
+	add_flags(1, BE, false, true, w.data, w.len - 1);
 	/* sticky: later chunks are decoded on their own even unflagged */
-	add(1, BE, pgw_data(&w) + 3, 3);
-	add(1, BE, pgw_data(&w), 6);
+	add(1, BE, w.data + 3, 3);
+	add(1, BE, w.data, 6);
 	pgw_reset(&w);
 	/* unknown type bytes are not taken for messages */
 	{
@@ -407,7 +402,7 @@ static void test_bounded_rows(void **state)
 	rec = wf_recorder_new(&opts);
 	add_initial(1);
 	for (i = 0; i < 249; i++) {
-		pgw_ready(&w, 'I');
+		pgw_ready_for_query(&w, 'I');
 		add_wire(1, BE);
 	}
 	wf_recorder_get_stats(rec, &st);
@@ -422,7 +417,7 @@ static void test_bounded_rows(void **state)
 	assert_int_equal(rows + 1, 101);
 	free(d);
 	/* the note is for that dump only */
-	pgw_ready(&w, 'I');
+	pgw_ready_for_query(&w, 'I');
 	add_wire(1, BE);
 	expect_dump("0\tworker\t['ReadyForQuery(state=idle)']");
 
@@ -432,7 +427,7 @@ static void test_bounded_rows(void **state)
 	rec = wf_recorder_new(&opts);
 	add_initial(1);
 	for (i = 0; i < 3; i++) {
-		pgw_ready(&w, 'I');
+		pgw_ready_for_query(&w, 'I');
 		add_wire(1, BE);
 	}
 	wf_recorder_note_lost(rec, 3, 4096);
@@ -452,7 +447,7 @@ static void test_close_conn(void **state)
 	add_initial(1);
 	add_initial(2);
 	pgw_query(&w, "SELECT 1");
-	add(1, FE, pgw_data(&w), 4);	/* a partial message is held */
+	add(1, FE, w.data, 4);	/* a partial message is held */
 	pgw_reset(&w);
 	wf_recorder_close_conn(rec, 1);
 	wf_recorder_close_conn(rec, 99);	/* unknown: nothing */
@@ -510,10 +505,10 @@ static void test_rechunking_invariant(void **state)
 		pgw_begin(&w, 'S');
 		pgw_end(&w);
 	}
-	len = pgw_len(&w);
+	len = w.len;
 	buf = malloc(len);
 	assert_non_null(buf);
-	memcpy(buf, pgw_data(&w), len);
+	memcpy(buf, w.data, len);
 	pgw_reset(&w);
 
 	add(1, FE, buf, len);
