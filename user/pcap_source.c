@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "dlist.h"
 #include "hmap.h"
 #include "log.h"
@@ -65,16 +66,6 @@ struct replay {
 	uint64_t next_conn_id;
 };
 
-static uint16_t be16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* ---- packet parsing ------------------------------------------------------------------------ */
 
 /* Parses TCP; addresses are in the key already, as source/destination. */
@@ -87,8 +78,8 @@ static bool parse_tcp(struct replay *r, const uint8_t *p, size_t caplen, size_t 
 
 	if (caplen < 20)
 		return false;
-	sport = be16(p);
-	dport = be16(p + 2);
+	sport = wf_be16(p);
+	dport = wf_be16(p + 2);
 	hl = (size_t)(p[12] >> 4) * 4;
 	if (hl < 20 || hl > caplen || hl > wirelen)
 		return false;
@@ -108,7 +99,7 @@ static bool parse_tcp(struct replay *r, const uint8_t *p, size_t caplen, size_t 
 		return false;
 	}
 	seg->key.server_port = r->port;
-	seg->seq = be32(p + 4);
+	seg->seq = wf_be32(p + 4);
 	seg->flags = p[13];
 	seg->payload = p + hl;
 	seg->caplen = caplen - hl;
@@ -126,10 +117,10 @@ static bool parse_ipv4(struct replay *r, const uint8_t *p, size_t caplen, struct
 	if (caplen < 20 || p[0] >> 4 != 4)
 		return false;
 	ihl = (size_t)(p[0] & 0x0f) * 4;
-	total = be16(p + 2);
+	total = wf_be16(p + 2);
 	if (ihl < 20 || ihl > caplen || total < ihl)
 		return false;
-	if (p[9] != 6 /* TCP */ || (be16(p + 6) & 0x3fff))	/* MF or an offset: fragment */
+	if (p[9] != 6 /* TCP */ || (wf_be16(p + 6) & 0x3fff))	/* MF or an offset: fragment */
 		return false;
 	memcpy(src + 12, p + 12, 4);
 	memcpy(dst + 12, p + 16, 4);
@@ -144,7 +135,7 @@ static bool parse_ipv6(struct replay *r, const uint8_t *p, size_t caplen, struct
 
 	if (caplen < 40 || p[0] >> 4 != 6)
 		return false;
-	total = 40 + (size_t)be16(p + 4);	/* jumbograms (payload length 0) are not followed */
+	total = 40 + (size_t)wf_be16(p + 4);	/* jumbograms (payload length 0) are not followed */
 	next = p[6];
 	/* hop-by-hop, routing, destination options: skip; fragment: give up */
 	while (next == 0 || next == 43 || next == 60) {
@@ -179,7 +170,7 @@ static bool parse_ethertype(struct replay *r, uint16_t type, const uint8_t *p, s
 	while (type == ETH_P_VLAN || type == ETH_P_QINQ) {
 		if (caplen < 4)
 			return false;
-		type = be16(p + 2);
+		type = wf_be16(p + 2);
 		p += 4;
 		caplen -= 4;
 	}
@@ -193,7 +184,7 @@ static bool parse_link(struct replay *r, int linktype, const uint8_t *p, size_t 
 {
 	switch (linktype) {
 	case DLT_EN10MB:
-		return caplen >= 14 && parse_ethertype(r, be16(p + 12), p + 14, caplen - 14, seg);
+		return caplen >= 14 && parse_ethertype(r, wf_be16(p + 12), p + 14, caplen - 14, seg);
 	case DLT_NULL:
 	case DLT_LOOP:
 		/* a 4-byte address family in the capturing host's (or network)
@@ -201,9 +192,9 @@ static bool parse_link(struct replay *r, int linktype, const uint8_t *p, size_t 
 		 * version nibble says more */
 		return caplen >= 4 && parse_ip(r, p + 4, caplen - 4, seg);
 	case DLT_LINUX_SLL:
-		return caplen >= 16 && parse_ethertype(r, be16(p + 14), p + 16, caplen - 16, seg);
+		return caplen >= 16 && parse_ethertype(r, wf_be16(p + 14), p + 16, caplen - 16, seg);
 	case DLT_LINUX_SLL2:
-		return caplen >= 20 && parse_ethertype(r, be16(p), p + 20, caplen - 20, seg);
+		return caplen >= 20 && parse_ethertype(r, wf_be16(p), p + 20, caplen - 20, seg);
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:

@@ -4,17 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "pg_messages.h"
 
 /* A body buffer larger than this is given back after its message. */
 #define KEEP_BUFFER_MAX (8u * 1024)
 /* First byte of a TLS handshake record: a client starting TLS directly. */
 #define TLS_HANDSHAKE 0x16
-
-static uint32_t be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 void pg_conn_stream_init(struct pg_conn_stream *cs, bool from_start, size_t max_message)
 {
@@ -62,20 +58,20 @@ static bool header_valid(const struct pg_stream *s)
 	uint32_t len;
 
 	if (s->phase == PG_PHASE_TYPED) {
-		len = be32(s->hdr + 1);
+		len = wf_be32(s->hdr + 1);
 		return len >= WF_PG_TYPED_MIN_LEN && len <= WF_PG_TYPED_MAX_LEN;
 	}
-	len = be32(s->hdr);
+	len = wf_be32(s->hdr);
 	if (len < WF_PG_UNTYPED_HDR_LEN || len > WF_PG_STARTUP_MAX_LEN)
 		return false;
-	switch (be32(s->hdr + 4)) {
+	switch (wf_be32(s->hdr + 4)) {
 	case WF_PG_SSL_REQUEST:
 	case WF_PG_GSSENC_REQUEST:
 		return len == WF_PG_UNTYPED_HDR_LEN;
 	case WF_PG_CANCEL_REQUEST:
 		return len >= 16;
 	default:
-		return be32(s->hdr + 4) >> 16 == WF_PG_PROTOCOL_3_0 >> 16;
+		return wf_be32(s->hdr + 4) >> 16 == WF_PG_PROTOCOL_3_0 >> 16;
 	}
 }
 
@@ -132,11 +128,11 @@ static void begin_body(struct pg_conn_stream *cs, struct pg_stream *s)
 	if (s->phase == PG_PHASE_TYPED) {
 		s->type = s->hdr[0];
 		s->code = 0;
-		s->body_len = be32(s->hdr + 1) - 4;
+		s->body_len = wf_be32(s->hdr + 1) - 4;
 	} else {
 		s->type = 0;
-		s->code = be32(s->hdr + 4);
-		s->body_len = be32(s->hdr) - WF_PG_UNTYPED_HDR_LEN;
+		s->code = wf_be32(s->hdr + 4);
+		s->body_len = wf_be32(s->hdr) - WF_PG_UNTYPED_HDR_LEN;
 	}
 	s->body_have = 0;
 	s->in_body = true;
@@ -267,7 +263,7 @@ static bool frames_exactly(enum wf_dir dir, const uint8_t *data, size_t len)
 	while (at < len) {
 		if (len - at < WF_PG_TYPED_HDR_LEN || !pg_message_by_type(dir, data[at]))
 			return false;
-		mlen = be32(data + at + 1);
+		mlen = wf_be32(data + at + 1);
 		if (mlen < WF_PG_TYPED_MIN_LEN || mlen > len - at - 1)
 			return false;
 		at += 1 + (size_t)mlen;
@@ -287,7 +283,7 @@ static void feed_unframed(enum wf_dir dir, const uint8_t *data, size_t len,
 	}
 	while (at < len) {
 		f.type = data[at];
-		f.len = be32(data + at + 1) - 4;
+		f.len = wf_be32(data + at + 1) - 4;
 		f.body = data + at + WF_PG_TYPED_HDR_LEN;
 		fn(ctx, &f);
 		at += WF_PG_TYPED_HDR_LEN + f.len;
