@@ -41,7 +41,7 @@ for _ in $(seq 100); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 say "command: conn.allow()   (answer: one empty line = accepted)"
 "$wf" send --fifo "$fifo" 'conn.allow()' && echo "(accepted)"
 
-say "command: conn.onQuery(query=\"^COMMIT\").kill()   (the actions arrive in a later version)"
+say "command: conn.onQuery(query=\"^COMMIT\").kill()   (parsed; applying it needs the kernel pipeline, next milestone)"
 "$wf" send --fifo "$fifo" 'conn.onQuery(query="^COMMIT").kill()' || echo "(refused: the previous pipeline stays active)"
 
 "$wf" send --fifo "$fifo" 'recorder.reset()'

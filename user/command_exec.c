@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "command_exec.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "command_parse.h"
 #include "copy_text.h"
 #include "loader.h"
 #include "log.h"
@@ -43,18 +43,6 @@ static void note_kernel_losses(struct wf_exec_ctx *x)
 	}
 }
 
-/* Python's eval ignores surrounding whitespace, including the row's newline. */
-static bool is_command(const char *cmd, size_t len, const char *want)
-{
-	size_t wl = strlen(want);
-
-	while (len && strchr(" \t\n\r\f\v", cmd[0]))
-		cmd++, len--;
-	while (len && strchr(" \t\n\r\f\v", cmd[len - 1]))
-		len--;
-	return len == wl && !memcmp(cmd, want, wl);
-}
-
 char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer_len)
 {
 	struct wf_exec_ctx *x = ctx;
@@ -68,28 +56,44 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 		return answer_text("command contains a NUL byte", answer_len);
 	wf_info("command: %.*s", (int)(len && command[len - 1] == '\n' ? len - 1 : len), command);
 
-	if (is_command(command, len, "recorder.dump()")) {
-		char *rows;
+	struct wf_parse_error perr;
+	struct wf_command cmd;
+	char *answer;
 
+	if (wf_command_parse(command, len, &cmd, &perr)) {
+		wf_info("refused: %s", perr.msg);
+		return answer_text(perr.msg, answer_len);
+	}
+	switch (cmd.kind) {
+	case WF_CMD_RECORDER_DUMP:
 		if (x->rr)
 			wf_ring_reader_drain(x->rr);
 		note_kernel_losses(x);
-		rows = wf_recorder_dump(x->rec);
-		if (rows)
-			*answer_len = strlen(rows);
-		return rows;
-	}
-	if (is_command(command, len, "recorder.reset()")) {
+		answer = wf_recorder_dump(x->rec);
+		if (answer)
+			*answer_len = strlen(answer);
+		break;
+	case WF_CMD_RECORDER_RESET:
 		if (x->rr)
 			wf_ring_reader_drain(x->rr);
 		note_kernel_losses(x);
 		wf_recorder_reset(x->rec);
-		return calloc(1, 1);
+		answer = calloc(1, 1);
+		break;
+	default:
+		/*
+		 * allow() lets every chunk through whatever its filters say, and
+		 * is what the kernel does with no pipeline.  Filters and the other
+		 * actions need the in-kernel pipeline, which is not there yet:
+		 * refusing them keeps the previous pipeline, as for any error.
+		 */
+		if (cmd.action.kind == WF_ACTION_ALLOW && cmd.nfilters == 0)
+			answer = answer_text("", answer_len);
+		else
+			answer = answer_text("not supported yet: this version of wirefault applies only "
+					     "conn.allow(); filters and other actions arrive with the kernel pipeline",
+					     answer_len);
 	}
-	if (is_command(command, len, "conn.allow()")) {
-		/* allow() is the pipeline the kernel applies when none is set. */
-		return answer_text("", answer_len);
-	}
-	return answer_text("unsupported command: this version of wirefault understands only "
-			   "conn.allow(), recorder.dump() and recorder.reset()", answer_len);
+	wf_command_free(&cmd);
+	return answer;
 }

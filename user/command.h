@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A parsed FIFO command (the AST of fluent.py's command language), as
+ * user/command_parse.c produces it and the compiler consumes it.  Nothing
+ * here is Python any more: values are decoded (a str regex is its UTF-8
+ * bytes, a bytes literal its bytes), message and field names are checked
+ * against the message table (pg_messages.h), numbers are in range.
+ *
+ *   conn.onQuery(query="^COMMIT").after(2).kill()
+ *     -> PIPELINE, filters [ON Query{query: "^COMMIT"}, AFTER 2], action KILL
+ *   recorder.dump() -> RECORDER_DUMP       recorder.reset() -> RECORDER_RESET
+ */
+#ifndef WF_COMMAND_H
+#define WF_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_messages.h"
+
+#define WF_COMMAND_MAX_FILTERS	64	/* filters in one pipeline */
+#define WF_COMMAND_MAX_FIELDS	8	/* field="regex" pairs in one onX() */
+
+/* A str (UTF-8) or bytes value; data[len] is a NUL that is not part of it (it may hold NULs). */
+struct wf_bytes {
+	uint8_t *data;
+	size_t len;
+};
+
+/* One field="regex" of onX(): a Python str pattern, re.search'ed in a text field. */
+struct wf_field_match {
+	const char *field;				/* the table's spelling, e.g. "query" */
+	struct wf_bytes regex;				/* UTF-8 */
+	struct pg_text_field_loc loc[WF_DIR__COUNT];	/* per direction where msg[d] != NULL */
+};
+
+enum wf_filter_kind {
+	WF_FILTER_ON,		/* onX(field="regex", ...) */
+	WF_FILTER_CONTAINS,	/* contains(b"bytes") */
+	WF_FILTER_MATCHES,	/* matches(b"regex") */
+	WF_FILTER_AFTER,	/* after(n) */
+};
+
+struct wf_filter {
+	enum wf_filter_kind kind;
+	union {
+		struct {
+			const char *name;	/* the table's spelling, e.g. "Query" */
+			/* per direction; NULL where no message of that name is sent that way */
+			const struct pg_message_desc *msg[WF_DIR__COUNT];
+			struct wf_field_match *fields;	/* every one must match, in one message */
+			size_t nfields;
+		} on;
+		struct wf_bytes contains;	/* bytes to find in the chunk */
+		struct wf_bytes matches;	/* a Python bytes pattern, searched in the chunk */
+		uint64_t after;			/* chunks let through first */
+	};
+};
+
+enum wf_action_kind {
+	WF_ACTION_ALLOW,
+	WF_ACTION_KILL,
+	WF_ACTION_RESET,
+	WF_ACTION_CANCEL,
+	WF_ACTION_KILLALL,
+	WF_ACTION_CONNECT_DELAY,
+};
+
+struct wf_action {
+	enum wf_action_kind kind;
+	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY: milliseconds (>= 0) */
+};
+
+enum wf_command_kind {
+	WF_CMD_PIPELINE,
+	WF_CMD_RECORDER_DUMP,
+	WF_CMD_RECORDER_RESET,
+};
+
+struct wf_command {
+	enum wf_command_kind kind;
+	struct wf_filter *filters;	/* PIPELINE: in order */
+	size_t nfilters;
+	struct wf_action action;	/* PIPELINE: exactly one, last */
+};
+
+/* Frees what the command owns and zeroes it (freeing a zeroed command is fine). */
+void wf_command_free(struct wf_command *cmd);
+
+/* Same command: kind, filters and values. */
+bool wf_command_equal(const struct wf_command *a, const struct wf_command *b);
+
+/*
+ * The canonical text (for `wirefault status` and logs): Python source that parses back to the
+ * same command, e.g. conn.onQuery(query="^COMMIT").after(2).kill().  Malloc'd; NULL when out
+ * of memory.
+ */
+char *wf_command_format(const struct wf_command *cmd);
+
+/* The method names: "allow", "kill", ...; "on", "contains", "matches", "after". */
+const char *wf_action_name(enum wf_action_kind kind);
+const char *wf_filter_name(enum wf_filter_kind kind);
+
+#endif /* WF_COMMAND_H */
