@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "byteorder.h"
+
 #define ETH_HLEN 14
 #define IPV4_HLEN 20
 #define IPV6_HLEN 40
@@ -11,7 +13,7 @@
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+		sum += wf_be16(p + i);
 	if (n & 1)
 		sum += (uint32_t)(p[n - 1] << 8);
 	return sum;
@@ -22,20 +24,6 @@ static uint16_t csum_fold(uint32_t sum)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 size_t pb_build(const struct pb_seg *s, uint8_t *out, size_t cap)
@@ -60,25 +48,25 @@ size_t pb_build(const struct pb_seg *s, uint8_t *out, size_t cap)
 	memset(out, 0, total);
 
 	/* Ethernet: lo uses zero addresses */
-	put16(out + 12, v6 ? 0x86dd : 0x0800);
+	wf_put_be16(out + 12, v6 ? 0x86dd : 0x0800);
 
 	if (!v6) {
 		int len = (int)(IPV4_HLEN + tcp_len) + s->ip_len_delta;
 
 		ip[0] = 0x45;
-		put16(ip + 2, s->ip_len_zero ? 0 : (uint16_t)len);
-		put16(ip + 4, 0x1234);
-		put16(ip + 6, s->ipv4_frag_off ? s->ipv4_frag_off : 0x4000 /* DF */);
+		wf_put_be16(ip + 2, s->ip_len_zero ? 0 : (uint16_t)len);
+		wf_put_be16(ip + 4, 0x1234);
+		wf_put_be16(ip + 6, s->ipv4_frag_off ? s->ipv4_frag_off : 0x4000 /* DF */);
 		ip[8] = 64;
 		ip[9] = proto;
 		memcpy(ip + 12, src, 4);
 		memcpy(ip + 16, dst, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, IPV4_HLEN)));
+		wf_put_be16(ip + 10, csum_fold(csum_add(0, ip, IPV4_HLEN)));
 	} else {
 		int len = (int)(ext_len + tcp_len) + s->ip_len_delta;
 
 		ip[0] = 0x60;
-		put16(ip + 4, s->ip_len_zero ? 0 : (uint16_t)len);
+		wf_put_be16(ip + 4, s->ip_len_zero ? 0 : (uint16_t)len);
 		ip[6] = ext_len ? s->ipv6_ext : proto;
 		ip[7] = 64;
 		memcpy(ip + 8, src, 16);
@@ -93,13 +81,13 @@ size_t pb_build(const struct pb_seg *s, uint8_t *out, size_t cap)
 		}
 	}
 
-	put16(th + 0, sport);
-	put16(th + 2, dport);
-	put32(th + 4, s->seq);
-	put32(th + 8, s->ack);
+	wf_put_be16(th + 0, sport);
+	wf_put_be16(th + 2, dport);
+	wf_put_be32(th + 4, s->seq);
+	wf_put_be32(th + 8, s->ack);
 	th[12] = (uint8_t)((s->doff_override ? s->doff_override : (TCP_HLEN + opt_len) / 4) << 4);
 	th[13] = s->flags;
-	put16(th + 14, 65535);
+	wf_put_be16(th + 14, 65535);
 	if (s->options_len)
 		memcpy(th + TCP_HLEN, s->options, s->options_len);
 	memset(th + TCP_HLEN + s->options_len, 1 /* NOP */, opt_len - s->options_len);
@@ -116,7 +104,7 @@ size_t pb_build(const struct pb_seg *s, uint8_t *out, size_t cap)
 		sum += proto + (uint32_t)tcp_len;
 	}
 	sum = csum_add(sum, th, tcp_len);
-	put16(th + 16, csum_fold(sum));
+	wf_put_be16(th + 16, csum_fold(sum));
 
 	if (s->truncate && s->truncate < total)
 		total = s->truncate;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "wf_pg_proto.h"
 
 /* ---- bytes ---------------------------------------------------------------- */
@@ -47,15 +48,17 @@ void pgw_u8(struct pg_wire *w, uint8_t v)
 
 void pgw_u16(struct pg_wire *w, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2];
 
+	wf_put_be16(b, v);
 	pgw_raw(w, b, 2);
 }
 
 void pgw_u32(struct pg_wire *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4];
 
+	wf_put_be32(b, v);
 	pgw_raw(w, b, 4);
 }
 
@@ -76,13 +79,7 @@ void pgw_begin(struct pg_wire *w, uint8_t type)
 
 void pgw_end(struct pg_wire *w)
 {
-	uint32_t len = (uint32_t)(w->len - w->msg_start);
-	uint8_t *p = w->data + w->msg_start;
-
-	p[0] = (uint8_t)(len >> 24);
-	p[1] = (uint8_t)(len >> 16);
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
+	wf_put_be32(w->data + w->msg_start, (uint32_t)(w->len - w->msg_start));
 }
 
 void pgw_msg(struct pg_wire *w, char type, const void *body, size_t body_len)

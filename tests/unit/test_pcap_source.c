@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "byteorder.h"
 #include "pcap_source.h"
 
 #define PORT 9060
@@ -86,18 +87,6 @@ static void start(int dlt, bool v6)
 	nevents = 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* One TCP segment; from_client decides the direction. */
 static void segment(bool from_client, uint16_t client_port, uint32_t seq, uint8_t flags,
 		    const char *payload)
@@ -112,7 +101,7 @@ static void segment(bool from_client, uint16_t client_port, uint32_t seq, uint8_
 
 	switch (linktype) {
 	case DLT_EN10MB:
-		put16(pkt + 12, ethertype);
+		wf_put_be16(pkt + 12, ethertype);
 		l2 = 14;
 		break;
 	case DLT_NULL:
@@ -120,11 +109,11 @@ static void segment(bool from_client, uint16_t client_port, uint32_t seq, uint8_
 		l2 = 4;
 		break;
 	case DLT_LINUX_SLL:
-		put16(pkt + 14, ethertype);
+		wf_put_be16(pkt + 14, ethertype);
 		l2 = 16;
 		break;
 	case DLT_LINUX_SLL2:
-		put16(pkt, ethertype);
+		wf_put_be16(pkt, ethertype);
 		l2 = 20;
 		break;
 	case DLT_RAW:
@@ -133,23 +122,23 @@ static void segment(bool from_client, uint16_t client_port, uint32_t seq, uint8_
 	ip = pkt + l2;
 	if (ipv6) {
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)(20 + plen));
+		wf_put_be16(ip + 4, (uint16_t)(20 + plen));
 		ip[6] = 6;
 		ip[23] = from_client ? 1 : 2;	/* ::1 and ::2 */
 		ip[39] = from_client ? 2 : 1;
 		l3 = 40;
 	} else {
 		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(20 + 20 + plen));
+		wf_put_be16(ip + 2, (uint16_t)(20 + 20 + plen));
 		ip[9] = 6;
-		put32(ip + 12, from_client ? 0x7f000001 : 0x7f000002);
-		put32(ip + 16, from_client ? 0x7f000002 : 0x7f000001);
+		wf_put_be32(ip + 12, from_client ? 0x7f000001 : 0x7f000002);
+		wf_put_be32(ip + 16, from_client ? 0x7f000002 : 0x7f000001);
 		l3 = 20;
 	}
 	tcp = ip + l3;
-	put16(tcp, sport);
-	put16(tcp + 2, dport);
-	put32(tcp + 4, seq);
+	wf_put_be16(tcp, sport);
+	wf_put_be16(tcp + 2, dport);
+	wf_put_be32(tcp + 4, seq);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
 	memcpy(tcp + 20, payload ? payload : "", plen);
