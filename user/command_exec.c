@@ -10,6 +10,7 @@
 #include "loader.h"
 #include "log.h"
 #include "recorder.h"
+#include "regex.h"
 #include "ring_reader.h"
 #include "utf8.h"
 
@@ -27,6 +28,39 @@ static char *answer_text(const char *text, size_t *answer_len)
 	if (out)
 		*answer_len = strlen(out);
 	return out;
+}
+
+/*
+ * Every pattern of a pipeline must compile, or the command is refused with
+ * the compiler's message (Python's re.error text for what Python rejects).
+ * Returns 0 or writes the message into err.
+ */
+static int check_patterns(const struct wf_command *cmd, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < cmd->nfilters; i++) {
+		const struct wf_filter *f = &cmd->filters[i];
+		const struct wf_bytes *pat[WF_COMMAND_MAX_FIELDS];
+		enum wf_regex_kind kind = WF_REGEX_STR;
+		size_t n = 0;
+
+		if (f->kind == WF_FILTER_ON) {
+			for (size_t k = 0; k < f->on.nfields && n < WF_COMMAND_MAX_FIELDS; k++)
+				pat[n++] = &f->on.fields[k].regex;
+		} else if (f->kind == WF_FILTER_MATCHES) {
+			pat[n++] = &f->matches;
+			kind = WF_REGEX_BYTES;
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct wf_dfa dfa;
+			enum wf_regex_status st = wf_regex_compile(pat[k]->data, pat[k]->len, kind, NULL, &dfa,
+								   err, errsz);
+
+			wf_dfa_free(&dfa);
+			if (st != WF_REGEX_OK)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 static void note_kernel_losses(struct wf_exec_ctx *x)
@@ -56,6 +90,7 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 		return answer_text("command contains a NUL byte", answer_len);
 	wf_info("command: %.*s", (int)(len && command[len - 1] == '\n' ? len - 1 : len), command);
 
+	char regex_err[WF_REGEX_ERR_MAX];
 	struct wf_parse_error perr;
 	struct wf_command cmd;
 	char *answer;
@@ -87,7 +122,10 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 		 * actions need the in-kernel pipeline, which is not there yet:
 		 * refusing them keeps the previous pipeline, as for any error.
 		 */
-		if (cmd.action.kind == WF_ACTION_ALLOW && cmd.nfilters == 0)
+		if (check_patterns(&cmd, regex_err, sizeof(regex_err))) {
+			wf_info("refused: %s", regex_err);
+			answer = answer_text(regex_err, answer_len);
+		} else if (cmd.action.kind == WF_ACTION_ALLOW && cmd.nfilters == 0)
 			answer = answer_text("", answer_len);
 		else
 			answer = answer_text("not supported yet: this version of wirefault applies only "

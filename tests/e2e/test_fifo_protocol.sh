@@ -41,6 +41,14 @@ step "an unsupported command fails wirefault send with the answer on stderr"
 if err=$("$WF" send --fifo "$WF_FIFO" 'conn.kill(' 2>&1); then fail "send must exit non-zero on an error answer"; fi
 [ -n "$err" ] || fail "the error answer must be printed"
 
+step "malformed commands get the reference's texts; bad regexes are refused on arrival"
+err=$("$WF" send --fifo "$WF_FIFO" 'conn.kill().kill()' 2>&1) && fail "must be refused"
+assert_eq "$err" "'KillHandler' object has no attribute 'kill'"
+err=$("$WF" send --fifo "$WF_FIFO" 'conn.matches(b"(").kill()' 2>&1) && fail "must be refused"
+assert_eq "$err" "missing ), unterminated subpattern at position 0"
+err=$("$WF" send --fifo "$WF_FIFO" 'conn.onQuery(query="a(?=b)").kill()' 2>&1) && fail "must be refused"
+assert_contains "$err" "lookahead assertion (?=...) is not supported"
+
 step "a second loader refuses clearly"
 rc=0; err=$("$WF" run --port 56202 --fifo "$WF_TMP/other.fifo" 2>&1) || rc=$?
 assert_eq "$rc" "1" "exit status of a second loader"
