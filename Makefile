@@ -2,6 +2,7 @@
 #
 #   make            build build/wirefault (BPF objects, skeletons, loader)
 #   make check      install missing packages, build, run every test
+#   make fuzz       fuzz the command parser for FUZZ_SECONDS (default 300)
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
 #   make bench      build the benchmarks (build/bench/NAME from bench/NAME.c)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
@@ -64,7 +65,7 @@ E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check test test-unit test-bpf test-e2e demo deps vmlinux install clean bench
+.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install clean bench
 
 all: $(OUT)/wirefault
 
@@ -133,6 +134,10 @@ test-e2e: $(OUT)/wirefault
 	@tests/run-suite.sh e2e $(E2E_TESTS)
 
 test: test-unit test-bpf test-e2e
+
+# The command parser's fuzz loop for longer than its ~2 s in make check (FUZZ_SECONDS=300).
+fuzz: $(OUT)/tests/unit/test_command_parse
+	@WF_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $<
 
 # The two README commands: both install what is missing first (needs root on a fresh machine).
 check: deps
