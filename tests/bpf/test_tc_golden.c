@@ -10,8 +10,10 @@
  * the TCP payload.
  */
 #include "harness.h"
+#include "test_files.h"
 
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,26 +192,6 @@ static void replay_frame(struct replay *r, const uint8_t *fr, size_t caplen)
 /* Classic pcap, little-endian, Ethernet: what the golden captures are (a
  * few lines here instead of libpcap, whose pcap/bpf.h clashes with
  * linux/bpf.h). */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		fail_msg("%s: cannot open", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
@@ -221,7 +203,10 @@ static void replay_file(const char *path, uint16_t port)
 	struct replay *r = calloc(1, sizeof(*r));
 	struct wf_harness h;
 	size_t len, off = 24;
-	uint8_t *file = read_file(path, &len);
+	uint8_t *file = (uint8_t *)wf_test_read_file(path, &len);
+
+	if (!file)
+		fail_msg("%s: cannot read", path);
 
 	assert_non_null(r);
 	assert_true(len >= 24);
@@ -290,16 +275,16 @@ static void replay_file(const char *path, uint16_t port)
 
 static void test_golden_captures(void **state)
 {
-	const char *dir = getenv("WF_CONFORMANCE_DIR");
-	char pattern[512];
+	const char *dir = wf_test_conformance_dir();
+	char pattern[PATH_MAX];
 	glob_t g;
 
 	(void)state;
-	snprintf(pattern, sizeof(pattern), "%s/golden/*.pcap", dir ? dir : "tests/conformance");
-	if (glob(pattern, 0, NULL, &g) || !g.gl_pathc) {
-		print_message("no captures at %s\n", pattern);
-		skip();
-	}
+	if (!dir)
+		fail_msg("conformance corpus not found: set WF_CONFORMANCE_DIR or keep tests/conformance");
+	snprintf(pattern, sizeof(pattern), "%s/golden/*.pcap", dir);
+	if (glob(pattern, 0, NULL, &g) || !g.gl_pathc)
+		fail_msg("no captures at %s", pattern);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		replay_file(g.gl_pathv[i], 5499);	/* mitmdump <-> PostgreSQL */
 		replay_file(g.gl_pathv[i], 9060);	/* psql <-> mitmdump */

@@ -39,57 +39,20 @@
 
 #include "command_parse.h"
 #include "strbuf.h"
+#include "test_files.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- corpus access ------------------------------------------------------------------------ */
 
-static char conf_dir[PATH_MAX];
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool find_conformance_dir(void)
-{
-	const char *env = getenv("WF_CONFORMANCE_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(conf_dir, sizeof(conf_dir), "%s", env);
-		return is_dir(conf_dir);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(conf_dir, sizeof(conf_dir), "%s/../../../tests/conformance", dirname(exe));
-		if (is_dir(conf_dir))
-			return true;
-	}
-	snprintf(conf_dir, sizeof(conf_dir), "tests/conformance");
-	return is_dir(conf_dir);
-}
+static const char *conf_dir;
 
 static char *read_file(const char *name, size_t *len)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char path[PATH_MAX + 64], buf[65536];
-	FILE *f;
-	size_t n;
+	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/%s", conf_dir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(f);
-	strbuf_reserve(&sb, 0);
-	return strbuf_detach(&sb, len);
+	return wf_test_read_file(path, len);
 }
 
 /* One row of responses.tsv, fields unescaped (\\ \t \n \r). */
@@ -1439,7 +1402,7 @@ int main(void)
 	const struct CMUnitTest missing[] = { cmocka_unit_test(test_corpus_missing) };
 	int rc;
 
-	if (!find_conformance_dir() || !load_rows())
+	if (!(conf_dir = wf_test_conformance_dir()) || !load_rows())
 		return cmocka_run_group_tests(missing, NULL, NULL);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(rows);

@@ -33,6 +33,7 @@
 #include "pcap_source.h"
 #include "recorder.h"
 #include "strbuf.h"
+#include "test_files.h"
 
 #define PROXY_PORT 9060
 
@@ -155,51 +156,12 @@ static const struct difference differences[] = {
 
 static char golden_dir[PATH_MAX];
 
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* $WF_CONFORMANCE_DIR/golden, else the copy vendored in the repository
- * (tests/conformance/golden, found from this program's path
- * build/tests/unit/, else from the working directory). */
 static bool find_golden_dir(void)
 {
-	const char *env = getenv("WF_CONFORMANCE_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
+	const char *dir = wf_test_conformance_dir();
 
-	if (env && *env) {
-		snprintf(golden_dir, sizeof(golden_dir), "%s/golden", env);
-		return is_dir(golden_dir);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(golden_dir, sizeof(golden_dir), "%s/../../../tests/conformance/golden", dirname(exe));
-		if (is_dir(golden_dir))
-			return true;
-	}
-	snprintf(golden_dir, sizeof(golden_dir), "tests/conformance/golden");
-	return is_dir(golden_dir);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(f);
-	strbuf_reserve(&sb, 0);
-	return strbuf_detach(&sb, len);
+	snprintf(golden_dir, sizeof(golden_dir), "%s/golden", dir ? dir : "tests/conformance");
+	return dir != NULL;
 }
 
 /* Rows of a dump: split on '\n' (in place); an empty dump has no rows. */
@@ -393,7 +355,7 @@ static void test_scenario(void **state)
 	size_t i, len;
 
 	snprintf(path, sizeof(path), "%s/%s.dump", golden_dir, scenario);
-	golden_text = read_file(path, &len);
+	golden_text = wf_test_read_file(path, &len);
 	if (!golden_text)
 		fail_msg("cannot read %s: %s", path, strerror(errno));
 	actual_text = replay(scenario);
