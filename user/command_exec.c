@@ -63,10 +63,16 @@ static int check_patterns(const struct wf_command *cmd, char *err, size_t errsz)
 	return 0;
 }
 
-static void note_kernel_losses(struct wf_exec_ctx *x)
+/*
+ * Bring the recorder up to date before a recorder command acts on it: take
+ * what the kernel wrote so far and note what it could not write.
+ */
+static void recorder_catch_up(struct wf_exec_ctx *x)
 {
 	__u64 c[WF_CNT__COUNT];
 
+	if (x->rr)
+		wf_ring_reader_drain(x->rr);
 	if (x->counters_fd < 0 || wf_counters_read(x->counters_fd, c))
 		return;
 	if (c[WF_CNT_REC_LOST_PIECES] > x->lost_pieces_seen) {
@@ -101,17 +107,13 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 	}
 	switch (cmd.kind) {
 	case WF_CMD_RECORDER_DUMP:
-		if (x->rr)
-			wf_ring_reader_drain(x->rr);
-		note_kernel_losses(x);
+		recorder_catch_up(x);
 		answer = wf_recorder_dump(x->rec);
 		if (answer)
 			*answer_len = strlen(answer);
 		break;
 	case WF_CMD_RECORDER_RESET:
-		if (x->rr)
-			wf_ring_reader_drain(x->rr);
-		note_kernel_losses(x);
+		recorder_catch_up(x);
 		wf_recorder_reset(x->rec);
 		answer = calloc(1, 1);
 		break;
