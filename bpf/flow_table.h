@@ -53,35 +53,63 @@ wf_flow_insert(struct wf_pkt *p, struct wf_flow *init, __u64 how)
 
 /* Client SYN: a new connection, unless it is a retransmission of the SYN that
  * created the entry. */
-static __always_inline struct wf_flow *
+/*
+ * A new entry is composed in a per-CPU scratch value, not on the stack: the
+ * program's call chains must fit in 512 bytes of stack together, and a
+ * struct wf_flow is 160 of them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_flow);
+} flow_init SEC(".maps");
+
+static __always_inline struct wf_flow *wf_flow_blank(void)
+{
+	__u32 zero = 0;
+	struct wf_flow *init = bpf_map_lookup_elem(&flow_init, &zero);
+
+	if (init)
+		__builtin_memset(init, 0, sizeof(*init));
+	else
+		wf_count(WF_CNT_ERRORS);
+	return init;
+}
+
+/* Subprograms (not inlined): they run rarely, keep them out of the main frame. */
+static __noinline struct wf_flow *
 wf_flow_syn(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p, struct wf_flow *f)
 {
-	struct wf_flow init = {};
+	struct wf_flow *init;
 
 	if (f && (f->flags & WF_FLOW_SYN) && f->client_isn == p->seq)
 		return f;
 	if (f)	/* 4-tuple reused: let the recorder release the old connection */
 		wf_record_close(cfg, f, &p->key);
 
-	init.conn_id = wf_new_conn_id();
-	init.first_ns = bpf_ktime_get_ns();
-	init.flags = WF_FLOW_SYN;
-	init.client_isn = p->seq;
-	init.dir[WF_DIR_FRONTEND].next_seq = p->seq + 1;
-	init.dir[WF_DIR_FRONTEND].state = WF_STREAM_STARTUP;
-	init.dir[WF_DIR_FRONTEND].flags = WF_STREAM_F_SEQ_KNOWN;
-	init.dir[WF_DIR_BACKEND].state = WF_STREAM_UNSYNCED;	/* until the SYN-ACK */
-	f = wf_flow_insert(p, &init, BPF_ANY);
+	init = wf_flow_blank();
+	if (!init)
+		return NULL;
+	init->conn_id = wf_new_conn_id();
+	init->first_ns = bpf_ktime_get_ns();
+	init->flags = WF_FLOW_SYN;
+	init->client_isn = p->seq;
+	init->dir[WF_DIR_FRONTEND].next_seq = p->seq + 1;
+	init->dir[WF_DIR_FRONTEND].state = WF_STREAM_STARTUP;
+	init->dir[WF_DIR_FRONTEND].flags = WF_STREAM_F_SEQ_KNOWN;
+	init->dir[WF_DIR_BACKEND].state = WF_STREAM_UNSYNCED;	/* until the SYN-ACK */
+	f = wf_flow_insert(p, init, BPF_ANY);
 	if (f)
 		wf_count(WF_CNT_FLOWS_NEW);
 	return f;
 }
 
 /* Server SYN-ACK: the server's initial sequence number. */
-static __always_inline struct wf_flow *
+static __noinline struct wf_flow *
 wf_flow_synack(struct wf_pkt *p, struct wf_flow *f)
 {
-	struct wf_flow init = {};
+	struct wf_flow *init;
 
 	if (f) {
 		struct wf_stream *be = &f->dir[WF_DIR_BACKEND];
@@ -96,34 +124,39 @@ wf_flow_synack(struct wf_pkt *p, struct wf_flow *f)
 		return f;
 	}
 
-	init.conn_id = wf_new_conn_id();
-	init.first_ns = bpf_ktime_get_ns();
-	init.flags = WF_FLOW_SYN | WF_FLOW_SYNACK;
-	init.client_isn = p->ack_seq - 1;
-	init.dir[WF_DIR_FRONTEND].next_seq = p->ack_seq;
-	init.dir[WF_DIR_FRONTEND].state = WF_STREAM_STARTUP;
-	init.dir[WF_DIR_FRONTEND].flags = WF_STREAM_F_SEQ_KNOWN;
-	init.dir[WF_DIR_BACKEND].next_seq = p->seq + 1;
-	init.dir[WF_DIR_BACKEND].state = WF_STREAM_TYPED;
-	init.dir[WF_DIR_BACKEND].flags = WF_STREAM_F_SEQ_KNOWN;
-	f = wf_flow_insert(p, &init, BPF_NOEXIST);
+	init = wf_flow_blank();
+	if (!init)
+		return NULL;
+	init->conn_id = wf_new_conn_id();
+	init->first_ns = bpf_ktime_get_ns();
+	init->flags = WF_FLOW_SYN | WF_FLOW_SYNACK;
+	init->client_isn = p->ack_seq - 1;
+	init->dir[WF_DIR_FRONTEND].next_seq = p->ack_seq;
+	init->dir[WF_DIR_FRONTEND].state = WF_STREAM_STARTUP;
+	init->dir[WF_DIR_FRONTEND].flags = WF_STREAM_F_SEQ_KNOWN;
+	init->dir[WF_DIR_BACKEND].next_seq = p->seq + 1;
+	init->dir[WF_DIR_BACKEND].state = WF_STREAM_TYPED;
+	init->dir[WF_DIR_BACKEND].flags = WF_STREAM_F_SEQ_KNOWN;
+	f = wf_flow_insert(p, init, BPF_NOEXIST);
 	if (f)
 		wf_count(WF_CNT_FLOWS_NEW);
 	return f;
 }
 
 /* A connection first seen after its handshake. */
-static __always_inline struct wf_flow *wf_flow_midstream(struct wf_pkt *p)
+static __noinline struct wf_flow *wf_flow_midstream(struct wf_pkt *p)
 {
-	struct wf_flow init = {};
+	struct wf_flow *init = wf_flow_blank();
 
-	init.conn_id = wf_new_conn_id();
-	init.first_ns = bpf_ktime_get_ns();
+	if (!init)
+		return NULL;
+	init->conn_id = wf_new_conn_id();
+	init->first_ns = bpf_ktime_get_ns();
 	/* Its first chunk went by before us: none of ours is "initial". */
-	init.flags = WF_FLOW_INITIAL_SEEN;
-	init.dir[WF_DIR_FRONTEND].state = WF_STREAM_UNSYNCED;
-	init.dir[WF_DIR_BACKEND].state = WF_STREAM_UNSYNCED;
-	return wf_flow_insert(p, &init, BPF_NOEXIST);
+	init->flags = WF_FLOW_INITIAL_SEEN;
+	init->dir[WF_DIR_FRONTEND].state = WF_STREAM_UNSYNCED;
+	init->dir[WF_DIR_BACKEND].state = WF_STREAM_UNSYNCED;
+	return wf_flow_insert(p, init, BPF_NOEXIST);
 }
 
 /* The entry this packet belongs to, after applying its SYN/SYN-ACK; NULL when

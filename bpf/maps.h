@@ -13,6 +13,7 @@
 #include "wf_config.h"
 #include "wf_counters.h"
 #include "wf_flow.h"
+#include "wf_pipeline.h"
 #include "wf_record.h"
 
 /* Run-time configuration, written by the loader; all zero = off. */
@@ -38,6 +39,33 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/*
+ * The compiled pipeline, double-buffered (include/wf_pipeline.h): the slot
+ * pipe_current names is the active one; the loader fills the other and
+ * switches pipe_current with one 32-bit store through its mmap.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_PIPE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct wf_pipeline);
+} pipelines SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_PIPE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct wf_dfa_pool);
+} dfa_pool SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct wf_pipe_current);
+} pipe_current SEC(".maps");
 
 /* Recorder pieces (struct wf_record + payload).  The loader may resize it
  * before load (a power of two, multiple of the page size). */

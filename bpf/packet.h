@@ -76,8 +76,10 @@ static __always_inline void wf_addr_v4(__u8 out[16], __be32 addr)
  * trailing link-layer padding of small non-GSO frames (a bare ACK padded to
  * 60 bytes must not look like 6 payload bytes).  GSO skbs on lo reach
  * 512 KiB, where IPv4 tot_len is 0 or wrong.
+ *
+ * Not inlined: its headers and addresses get a stack frame of their own.
  */
-static __always_inline enum wf_parse_result
+static __noinline enum wf_parse_result
 wf_parse_packet(struct __sk_buff *skb, __u16 port, struct wf_pkt *p)
 {
 	__u32 l3 = WF_ETH_HLEN, l4, ip_end = 0;

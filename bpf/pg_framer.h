@@ -4,9 +4,9 @@
  * and carries what a segment leaves unfinished (a partial header, the rest
  * of a body) in struct wf_stream for the next segment.
  *
- * One bpf_loop iteration handles one step: take (part of) a header and skip
- * what the chunk holds of its body, or skip (part of) a body left over from
- * the previous chunk.  Every iteration but one consumes at least one
+ * One bpf_loop iteration handles one step: take (part of) a header, or
+ * take (part of) a body: skipped at once, or read 64 bytes per step while
+ * onX() conditions need it (field_match.h).  Every iteration but one consumes at least one
  * byte (the exception: the old-server ErrorResponse answer to SSLRequest, see
  * below), so len + 2 iterations always suffice; should they not, the
  * direction is marked DESYNC rather than framed wrongly.
@@ -26,6 +26,7 @@
 #define WF_BPF_PG_FRAMER_H
 
 #include "counters.h"
+#include "field_match.h"
 #include "maps.h"
 
 enum wf_frame_result {
@@ -41,6 +42,7 @@ struct wf_frame_ctx {
 	__u32 end;		/* skb offset one past the chunk */
 	__u32 messages;		/* headers parsed in this chunk */
 	__u32 result;		/* enum wf_frame_result */
+	struct wf_match_ctx m;	/* onX() matching of the messages framed */
 };
 
 static __always_inline bool wf_stream_framing(__u8 state)
@@ -87,6 +89,7 @@ wf_frame_startup(struct wf_frame_ctx *c, struct wf_stream *s, struct wf_stream *
 
 	s->cur_type = 0;
 	s->msg_len = len;
+	s->scan_gen = 0;	/* onX() never looks at startup packets */
 	if (len < WF_PG_UNTYPED_HDR_LEN || len > WF_PG_STARTUP_MAX_LEN)
 		return wf_not_postgres(c, s);
 	if (code == WF_PG_SSL_REQUEST || code == WF_PG_GSSENC_REQUEST) {
@@ -122,6 +125,7 @@ wf_frame_typed(struct wf_frame_ctx *c, struct wf_stream *s, const __u8 *h)
 	s->body_left = len - WF_PG_TYPED_MIN_LEN;
 	c->messages++;
 	s->messages++;
+	wf_match_begin(&c->m, s);
 	return 0;
 }
 
@@ -147,9 +151,40 @@ static __always_inline void wf_skip_body(struct wf_frame_ctx *c, struct wf_strea
 	c->off += n;
 }
 
-static long wf_frame_step(__u32 i, void *data)
+/*
+ * Takes (part of) the current message's body: skipped, or read 64 bytes at
+ * a time while onX() conditions are still undecided (field_match.h).  The
+ * message is decided by the step after its last byte (or at the end of the
+ * chunk): one call site each, which keeps the verifier's work small.
+ */
+static __always_inline void wf_consume_body(struct wf_frame_ctx *c, struct wf_stream *s)
 {
-	struct wf_frame_ctx *c = data;
+	if (s->body_left && c->off < c->end) {
+		if (wf_match_wants_body(&c->m, s)) {
+			__u32 n = c->end - c->off;
+			int decided;
+
+			if (n > s->body_left)
+				n = s->body_left;
+			if (n > WF_DFA_PIECE)
+				n = WF_DFA_PIECE;
+			decided = wf_match_piece(c->skb, s, c->m.v.pipe, c->m.v.pool, c->off << 8 | n);
+			if (decided < 0) {
+				wf_count(WF_CNT_ERRORS);
+				s->scan_todo = 0;	/* undecided: no match */
+			} else if (decided && c->m.carried) {
+				wf_count(WF_CNT_PIPE_SPLIT_DECIDED);
+			}
+			s->body_left -= n;
+			c->off += n;
+		} else {
+			wf_skip_body(c, s);
+		}
+	}
+}
+
+static __always_inline long wf_frame_step_body(struct wf_frame_ctx *c)
+{
 	struct wf_flow *f = c->flow;
 	struct wf_stream *s = &f->dir[c->dir & 1];
 	struct wf_stream *peer = &f->dir[(c->dir ^ 1) & 1];
@@ -162,9 +197,11 @@ static long wf_frame_step(__u32 i, void *data)
 	avail = c->end - c->off;
 
 	if (s->body_left) {
-		wf_skip_body(c, s);
+		wf_consume_body(c, s);
 		return 0;
 	}
+	if (s->scan_gen && !s->hdr_have)	/* the previous message is complete */
+		wf_match_complete(&c->m, s);
 
 	switch (s->state) {
 	case WF_STREAM_TYPED:
@@ -204,6 +241,7 @@ static long wf_frame_step(__u32 i, void *data)
 		c->off += 1;
 		s->cur_type = b;
 		s->msg_len = 0;
+		s->scan_gen = 0;
 		if (b == WF_PG_ANSWER_NO) {
 			s->state = WF_STREAM_TYPED;
 		} else if (b == WF_PG_ANSWER_SSL_YES || b == WF_PG_ANSWER_GSS_YES) {
@@ -239,38 +277,60 @@ static long wf_frame_step(__u32 i, void *data)
 	s->hdr_have = 0;
 	if (hlen == WF_PG_UNTYPED_HDR_LEN ? wf_frame_startup(c, s, peer, h) : wf_frame_typed(c, s, h))
 		return 1;
-	/* the body right away: one iteration per message, not two */
-	wf_skip_body(c, s);
-	return 0;
+	return 0;	/* the body (and the message's decision) in the next steps */
+}
+
+static long wf_frame_step(__u32 i, void *data)
+{
+	return wf_frame_step_body(data);
 }
 
 /*
  * Frames `len` new bytes at skb offset `off` of direction `dir`, whose state
- * is a framing one.  Returns enum wf_frame_result.
+ * is a framing one, matching onX() conditions of the pipeline in *v; *hits
+ * receives the onX filters satisfied by messages completed in the chunk.
+ * Returns enum wf_frame_result.
  */
 static __always_inline __u32
-wf_frame_chunk(struct __sk_buff *skb, struct wf_flow *f, __u8 dir, __u32 off, __u32 len)
+wf_frame_chunk(struct __sk_buff *skb, struct wf_flow *f, __u8 dir, __u32 off, __u32 len,
+	       const struct wf_pipe_view *v, __u16 *hits)
 {
+	struct wf_stream *st = &f->dir[dir & 1];
 	struct wf_frame_ctx c = {
 		.skb = skb,
 		.flow = f,
 		.dir = dir,
 		.off = off,
 		.end = off + len,
+		.m = {
+			.v = *v,
+			.dir = dir,
+			.carried = st->body_left || st->hdr_have,
+		},
 	};
-	__u32 loops = len + 2;
+	__u32 loops = len + 2;	/* each step consumes a byte, but one */
 
 	if (loops > (1u << 23))	/* bpf_loop's own limit */
 		loops = 1u << 23;
 	bpf_loop(loops, wf_frame_step, &c, 0);
 	if (c.messages)
 		wf_count_n(WF_CNT_MESSAGES, c.messages);
+	*hits = c.m.hits;
+	if (st->scan_gen && !st->body_left && !st->hdr_have) {	/* completed by the last bytes */
+		if (v->pipe && st->scan_gen == v->gen) {
+			__u16 more = wf_match_hits(st, v->pipe, dir);
+
+			if (more) {
+				*hits |= more;
+				wf_count(WF_CNT_PIPE_MESSAGES_MATCHED);
+			}
+		}
+		st->scan_gen = 0;
+	}
 	if (c.result == WF_FRAME_ALL && c.off < c.end) {
 		/* ran out of iterations: never frame on a guess */
-		struct wf_stream *s = &f->dir[dir & 1];
-
-		if (wf_stream_framing(s->state)) {
-			s->state = WF_STREAM_DESYNC;
+		if (wf_stream_framing(st->state)) {
+			st->state = WF_STREAM_DESYNC;
 			wf_count(WF_CNT_FLOWS_DESYNC);
 		}
 		c.result = WF_FRAME_STOPPED;

@@ -29,6 +29,7 @@
 #include "maps.h"
 #include "packet.h"
 #include "pg_framer.h"
+#include "pipeline.h"
 #include "recorder.h"
 
 /* Returns the previous claim bits: the caller owns the direction unless
@@ -62,6 +63,7 @@ static __always_inline void wf_stream_resync(struct wf_stream *s, __u8 cur_type,
 	s->body_left = 0;
 	s->cur_type = cur_type;
 	s->msg_len = msg_len;
+	s->scan_gen = 0;
 	wf_count(WF_CNT_FLOWS_RESYNC);
 }
 
@@ -101,10 +103,13 @@ static __always_inline __u8 wf_initial_flag(struct wf_flow *f)
 		0 : WF_REC_F_INITIAL;
 }
 
-/* Everything about one segment's payload, with the direction claimed. */
+/*
+ * Everything about one segment's payload, with the direction claimed; *ch
+ * receives what the pipeline evaluates (len 0 for a retransmission).
+ */
 static __always_inline void
 wf_stream_owned(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_flow *f,
-		struct wf_pkt *p, struct wf_stream *s, __u32 seq)
+		struct wf_pkt *p, struct wf_stream *s, __u32 seq, struct wf_chunk *ch)
 {
 	__u32 len = p->payload_len, skip = 0, newlen, off;
 	bool rfq = false;
@@ -137,7 +142,7 @@ wf_stream_owned(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_fl
 
 	state = s->state;
 	if (wf_stream_framing(state)) {
-		if (wf_frame_chunk(skb, f, p->dir, off, newlen) != WF_FRAME_ALL)
+		if (wf_frame_chunk(skb, f, p->dir, off, newlen, &ch->v, &ch->hits) != WF_FRAME_ALL)
 			rflags |= WF_REC_F_UNFRAMED;
 		else if (p->dir == WF_DIR_BACKEND && s->cur_type == 'Z' && !s->body_left &&
 			 !s->hdr_have)
@@ -161,12 +166,17 @@ wf_stream_owned(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_fl
 		wf_record_chunk(skb, f, &p->key, p->dir, seq + skip, off, newlen, rflags);
 	if (rfq)
 		wf_resync_client(f);
+	ch->off = off;
+	ch->len = newlen;
+	ch->seq = seq + skip;
+	ch->initial = !!(rflags & WF_REC_F_INITIAL);
 }
 
-/* New payload of one segment (not an RST). */
+/* New payload of one segment (not an RST); *ch as for wf_stream_owned(),
+ * ch->v set by the caller. */
 static __always_inline void
 wf_stream_data(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_flow *f,
-	       struct wf_pkt *p)
+	       struct wf_pkt *p, struct wf_chunk *ch)
 {
 	struct wf_stream *s = &f->dir[p->dir & 1];
 	__u32 seq = p->seq, old;
@@ -178,16 +188,23 @@ wf_stream_data(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_flo
 	if (old & WF_STREAM_BUSY) {
 		/* Another CPU is inside this direction: we cannot know where
 		 * these bytes stand.  Pass them on to the recorder as they are. */
+		__u8 initial = wf_initial_flag(f);
+
 		__sync_fetch_and_or(&s->busy, WF_STREAM_RACED);
 		wf_count(WF_CNT_RACED_SEGMENTS);
 		if (cfg->flags & WF_CFG_RECORD)
 			wf_record_chunk(skb, f, &p->key, p->dir, seq, p->payload_off, p->payload_len,
-					WF_REC_F_UNFRAMED | wf_initial_flag(f));
+					WF_REC_F_UNFRAMED | initial);
+		/* unframed: onX() cannot pass, the other filters can */
+		ch->off = p->payload_off;
+		ch->len = p->payload_len;
+		ch->seq = seq;
+		ch->initial = !!initial;
 		return;
 	}
 	if (old & WF_STREAM_RACED)	/* a racer came after the last owner left */
 		wf_stream_lose_sync(s);
-	wf_stream_owned(skb, cfg, f, p, s, seq);
+	wf_stream_owned(skb, cfg, f, p, s, seq, ch);
 	wf_stream_release(s);
 }
 

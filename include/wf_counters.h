@@ -12,8 +12,8 @@
 /*
  * Every packet the tc program sees ends in exactly one of PACKETS,
  * OTHER_PACKETS, NON_TCP_OR_MALFORMED, OWN_PACKETS or NO_CONFIG, and is
- * counted once more in its verdict counter (VERDICT_PASS = their sum while
- * the program never drops).  The other counters refine PACKETS.
+ * counted once more in its verdict counter (VERDICT_PASS + VERDICT_DROP = their
+ * sum).  The other counters refine PACKETS.
  */
 #define WF_COUNTER_LIST(X)						\
 	X(PACKETS,		"TCP packets to or from the target port") \
@@ -40,8 +40,18 @@
 	X(REC_LOST_PIECES,	"recorder pieces (and close records) lost: ring full or error") \
 	X(REC_LOST_BYTES,	"recorder payload bytes lost")		\
 	X(REC_CLOSES,		"connection-close records written")	\
+	X(PIPE_CHUNKS,		"chunks evaluated by a pipeline")	\
+	X(PIPE_STALE_SLOT,	"chunks allowed because the pipeline slot was being rewritten") \
+	X(PIPE_MESSAGES_MATCHED, "messages that satisfied an onX() filter") \
+	X(PIPE_SPLIT_DECIDED,	"field conditions decided on a later segment of their message") \
+	X(PIPE_UNSUPPORTED_ACTION, "chunks whose action this kernel program does not apply (allowed)") \
+	X(VERDICT_KILL,		"chunks killed: not delivered, FIN to both peers") \
+	X(KILLED_FLOW_DROPS,	"packets of killed connections dropped")	\
+	X(KILLED_FLOW_RESETS,	"RSTs answering data or FINs of killed connections") \
+	X(INJECT_FAILED,	"control segments that could not be built or sent") \
 	X(ERRORS,		"internal errors (helper failures): the packet was passed") \
-	X(VERDICT_PASS,		"packets passed (TCX_NEXT)")
+	X(VERDICT_PASS,		"packets passed (TCX_NEXT)")			\
+	X(VERDICT_DROP,		"packets dropped (TCX_DROP)")
 
 enum wf_counter {
 #define WF_COUNTER_ENUM(name, doc) WF_CNT_##name,

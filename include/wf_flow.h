@@ -12,6 +12,9 @@
 #include "wf_types.h"
 #include "wf_pg_proto.h"
 
+/* Field conditions a message can be under way for (= WF_PIPE_MAX_CONDS). */
+#define WF_STREAM_SCAN_CONDS	8
+
 /* Directions, named as fluent.py's recorder names them. */
 enum wf_dir {
 	WF_DIR_FRONTEND = 0,	/* client → server ("coordinator") */
@@ -36,7 +39,7 @@ struct wf_flow_key {
 	__u16 server_port;
 	__u8 family;		/* enum wf_family */
 	__u8 pad[3];		/* always zero: the key is hashed bytewise */
-};
+} __attribute__((aligned(8)));	/* copied as 5 words, not 20 halfwords (BPF stack) */
 
 /* How far the framer follows one direction of a connection. */
 enum wf_stream_state {
@@ -96,6 +99,17 @@ struct wf_stream {
 	__u8 cur_type;		/* type byte of the current message, 0 if untyped */
 	__u8 flags;		/* enum wf_stream_flags */
 	__u8 hdr[WF_PG_HDR_MAX];	/* header carried across segments */
+	/*
+	 * Matching the message under way against the pipeline's field
+	 * conditions (include/wf_pipeline.h), carried across segments so that
+	 * a message is decided on the segment that completes it.
+	 */
+	__u32 scan_gen;		/* pipeline generation the message is matched with; 0: none */
+	__u8 scan_todo;		/* conditions not decided yet (bit c = conds[c]) */
+	__u8 scan_ok;		/* conditions that held */
+	__u8 scan_nul[WF_STREAM_SCAN_CONDS];	/* per condition: strings ended before its field */
+	__u16 scan_state[WF_STREAM_SCAN_CONDS];	/* per condition: DFA state */
+	__u8 pad2[2];
 };
 
 enum wf_flow_flags {
@@ -106,6 +120,10 @@ enum wf_flow_flags {
 	WF_FLOW_CLOSE_REPORTED = 1u << 4,	/* close record already emitted */
 	WF_FLOW_SYN = 1u << 5,		/* followed from the handshake (client ISN known) */
 	WF_FLOW_SYNACK = 1u << 6,	/* server ISN known (SYN-ACK seen) */
+	/* A pipeline killed the connection: later packets are dropped, and
+	 * those that carry data or a FIN are answered with a RST so that no
+	 * socket lingers (the peers behave as if a proxy had closed). */
+	WF_FLOW_KILLED = 1u << 7,
 };
 
 struct wf_flow {
@@ -114,6 +132,9 @@ struct wf_flow {
 	__u32 flags;		/* enum wf_flow_flags */
 	__u32 client_isn;	/* seq of the SYN that created the entry: a retransmitted
 				 * SYN (same ISN) is not a new connection */
+	__u64 after_count;	/* chunks counted by after(n) filters: one counter per
+				 * connection, shared by every after() and kept across
+				 * pipelines (fluent.py's flow._after_count) */
 	struct wf_stream dir[WF_DIR__COUNT];
 };
 

@@ -103,7 +103,8 @@ static bool filter_equal(const struct wf_filter *a, const struct wf_filter *b)
 			if (strcmp(x->field, y->field) || !bytes_equal(&x->regex, &y->regex))
 				return false;
 			for (d = 0; d < WF_DIR__COUNT; d++)
-				if (a->on.msg[d] && memcmp(&x->loc[d], &y->loc[d], sizeof(x->loc[d])))
+				if (a->on.msg[d] && (x->kind[d] != y->kind[d] ||
+						     memcmp(&x->loc[d], &y->loc[d], sizeof(x->loc[d]))))
 					return false;
 		}
 		return true;

@@ -28,11 +28,19 @@ struct wf_bytes {
 	size_t len;
 };
 
-/* One field="regex" of onX(): a Python str pattern, re.search'ed in a text field. */
+/*
+ * One field="regex" of onX(): a Python str pattern, re.search'ed in the
+ * field's value.  The field is text (PG_FIELD_TEXT: the string itself) or an
+ * enum at a fixed body offset (PG_FIELD_ENUM8, loc.text_index == 0: the
+ * symbol name of its byte, e.g. "idle", as construct's Enum gives it to
+ * fluent.py; a byte with no symbol never matches).
+ */
 struct wf_field_match {
 	const char *field;				/* the table's spelling, e.g. "query" */
 	struct wf_bytes regex;				/* UTF-8 */
-	struct pg_text_field_loc loc[WF_DIR__COUNT];	/* per direction where msg[d] != NULL */
+	/* per direction where msg[d] != NULL: */
+	enum pg_field_kind kind[WF_DIR__COUNT];		/* PG_FIELD_TEXT or PG_FIELD_ENUM8 */
+	struct pg_text_field_loc loc[WF_DIR__COUNT];	/* where the field is */
 };
 
 enum wf_filter_kind {

@@ -2472,24 +2472,64 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 	return true;
 }
 
-/* The text fields of message m, for error messages: "text fields: name, query". */
-static void text_fields(const struct pg_message_desc *m, char *buf, size_t size)
+/*
+ * Whether onX() can match field `name` of m: a text field, or an enum at a
+ * fixed body offset (the kernel reads that one byte).  0 (*kind, *loc set);
+ * -ENOENT: no such field; -EINVAL: another kind of field; -ERANGE: an enum
+ * that is not at a fixed offset.
+ */
+static int matchable_field(const struct pg_message_desc *m, const char *name,
+			   enum pg_field_kind *kind, struct pg_text_field_loc *loc)
 {
+	const struct pg_field *f;
+	int rc = pg_message_field_loc(m, name, &f, loc);
+
+	if (rc == -EINVAL)
+		rc = pg_message_field(m, name)->kind == PG_FIELD_ENUM8 ? -ERANGE : -EINVAL;
+	if (rc)
+		return rc;
+	if (f->kind == PG_FIELD_ENUM8 && loc->text_index != 0)
+		return -ERANGE;
+	if (f->kind != PG_FIELD_TEXT && f->kind != PG_FIELD_ENUM8)
+		return -EINVAL;
+	*kind = f->kind;
+	return 0;
+}
+
+/*
+ * The fields of message m onX() can match, for error messages: "text fields:
+ * name, query", "text fields: name; enum fields: type", "it has no text or
+ * enum field".
+ */
+static void matchable_fields(const struct pg_message_desc *m, char *buf, size_t size)
+{
+	static const struct {
+		enum pg_field_kind kind;
+		const char *title;
+	} groups[] = { { PG_FIELD_TEXT, "text fields:" }, { PG_FIELD_ENUM8, "enum fields:" } };
 	struct pg_text_field_loc loc;
-	size_t i, n, count = 0;
+	enum pg_field_kind kind;
+	size_t g, i, n = 0;
 
-	n = (size_t)snprintf(buf, size, "text fields:");
-	for (i = 0; m->body && i < m->body->nfields && n < size; i++) {
-		const char *f = m->body->fields[i].name;
+	buf[0] = '\0';
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		size_t count = 0;
 
-		if (pg_message_text_field(m, f, &loc) == 0) {
+		for (i = 0; m->body && i < m->body->nfields && n < size; i++) {
+			const char *f = m->body->fields[i].name;
+
+			if (matchable_field(m, f, &kind, &loc) || kind != groups[g].kind)
+				continue;
+			if (!count)
+				snprintf(buf + n, size - n, "%s%s", n ? "; " : "", groups[g].title);
+			n = strlen(buf);
 			snprintf(buf + n, size - n, "%s %s", count ? "," : "", f);
 			n = strlen(buf);
 			count++;
 		}
 	}
-	if (!count)
-		snprintf(buf, size, "it has no text field");
+	if (!n)
+		snprintf(buf, size, "it has no text or enum field");
 }
 
 /* onX's message name: the table's entries for both directions, or a finding. */
@@ -2546,14 +2586,19 @@ static bool onx_field(struct parser *p, const char *name,
 
 		if (!msg[d])
 			continue;
-		rc = pg_message_text_field(msg[d], fname, &fm->loc[d]);
+		rc = matchable_field(msg[d], fname, &fm->kind[d], &fm->loc[d]);
 		if (rc) {
-			text_fields(msg[d], fields, sizeof(fields));
+			matchable_fields(msg[d], fields, sizeof(fields));
 			if (rc == -ENOENT)
 				defer_error(p, kw->off, "%s has no field '%s' (%s)", name, s.s, fields);
+			else if (rc == -ERANGE)
+				defer_error(p, kw->off, "enum field '%s' of %s follows a variable-length "
+					    "field: onX() matches enums at a fixed offset only (%s)",
+					    s.s, name, fields);
 			else
-				defer_error(p, kw->off, "field '%s' of %s is not text: onX() matches "
-					    "text fields only (%s)", s.s, name, fields);
+				defer_error(p, kw->off, "field '%s' of %s is neither text nor an enum: "
+					    "onX() matches text and enum fields only (%s)", s.s, name,
+					    fields);
 			return false;
 		}
 		fm->field = pg_message_field(msg[d], fname)->name;

@@ -21,6 +21,7 @@ static const struct {
 	{ "send", wf_cmd_send, "send one command to a running loader, print its answer" },
 	{ "status", wf_cmd_status, "show the running loader: port, counters, attachments" },
 	{ "cleanup", wf_cmd_cleanup, "remove everything a crashed loader left behind" },
+	{ "check", wf_cmd_check, "parse and compile commands as the loader would (no loader needed)" },
 };
 
 static void usage(FILE *out)
@@ -34,7 +35,8 @@ static void usage(FILE *out)
 		     "\nEXAMPLES:\n"
 		     "  wirefault run --port 5432                 # as root, in the foreground\n"
 		     "  wirefault send 'recorder.dump()'          # from another shell\n"
-		     "  wirefault status\n");
+		     "  wirefault status\n"
+		     "  wirefault check 'conn.onQuery(query=\"^COMMIT\").kill()'\n");
 }
 
 int main(int argc, char **argv)

@@ -243,18 +243,16 @@ size_t pg_field_min_size(enum pg_field_kind kind, const struct pg_record *rec)
 	}
 }
 
-int pg_message_text_field(const struct pg_message_desc *m, const char *field,
-			  struct pg_text_field_loc *loc)
+int pg_message_field_loc(const struct pg_message_desc *m, const char *name,
+			 const struct pg_field **field, struct pg_text_field_loc *loc)
 {
-	const struct pg_field *target = pg_message_field(m, field);
+	const struct pg_field *target = pg_message_field(m, name);
 	struct pg_text_field_loc at = { 0, 0 };
 	const struct pg_field *f;
 	size_t size;
 
 	if (!target)
 		return -ENOENT;
-	if (target->kind != PG_FIELD_TEXT)
-		return -EINVAL;
 	for (f = m->body->fields; f != target; f++) {
 		if (f->kind == PG_FIELD_TEXT) {
 			at.text_index++;
@@ -266,6 +264,23 @@ int pg_message_text_field(const struct pg_message_desc *m, const char *field,
 			return -EINVAL;
 		}
 	}
+	if (field)
+		*field = target;
+	*loc = at;
+	return 0;
+}
+
+int pg_message_text_field(const struct pg_message_desc *m, const char *field,
+			  struct pg_text_field_loc *loc)
+{
+	const struct pg_field *f;
+	struct pg_text_field_loc at;
+	int rc = pg_message_field_loc(m, field, &f, &at);
+
+	if (rc)
+		return rc;
+	if (f->kind != PG_FIELD_TEXT)
+		return -EINVAL;
 	*loc = at;
 	return 0;
 }

@@ -106,21 +106,36 @@ const struct pg_field *pg_message_field(const struct pg_message_desc *m, const c
  * the layout of a PG_FIELD_RECORD, unused for other kinds): 0 for REST, VALUE
  * and LIST, which may be empty.  Every scalar kind but TEXT always takes
  * exactly that many.  The decoder bounds list lengths with it (a forged count
- * cannot make it allocate); pg_message_text_field() adds up fixed prefixes.
+ * cannot make it allocate); pg_message_field_loc() adds up fixed prefixes.
  */
 size_t pg_field_min_size(enum pg_field_kind kind, const struct pg_record *rec);
 
 /*
- * Where a text field is, for matching it without a full decode (the kernel
- * reads it with a DFA): skip `fixed_prefix` bytes of the body, then skip
- * `text_index` NUL-terminated strings; the field is the next one.
- * 0; -ENOENT: no such field; -EINVAL: the field is not text, or not at such
- * a position (after a variable-length non-text field).
+ * Where a top-level field of the body starts, for reading it without a full
+ * decode (the kernel matches onX() fields this way): skip `fixed_prefix`
+ * bytes of the body, then skip `text_index` NUL-terminated strings; the field
+ * is what comes next.  A field with text_index == 0 is at the fixed body
+ * offset fixed_prefix.
  */
 struct pg_text_field_loc {
 	uint32_t fixed_prefix;
 	uint32_t text_index;
 };
+
+/*
+ * Any field's location; *field (may be NULL) receives its table entry, whose
+ * kind says what is there.  0; -ENOENT: no such field; -EINVAL: the field is
+ * not at such a position (it follows a variable-length field other than
+ * text).
+ */
+int pg_message_field_loc(const struct pg_message_desc *m, const char *name,
+			 const struct pg_field **field, struct pg_text_field_loc *loc);
+
+/*
+ * Where a text field is (pg_message_field_loc() for PG_FIELD_TEXT fields).
+ * 0; -ENOENT: no such field; -EINVAL: the field is not text, or not at such a
+ * position.
+ */
 int pg_message_text_field(const struct pg_message_desc *m, const char *field,
 			  struct pg_text_field_loc *loc);
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,4 +64,79 @@ char *wf_test_read_file(const char *path, size_t *len)
 	if (len)
 		*len = used;
 	return buf;
+}
+
+static size_t unescape(char *s)
+{
+	char *in = s, *out = s;
+
+	while (*in) {
+		if (in[0] == '\\' && in[1]) {
+			switch (in[1]) {
+			case 't': *out++ = '\t'; break;
+			case 'n': *out++ = '\n'; break;
+			case 'r': *out++ = '\r'; break;
+			default: *out++ = in[1]; break;
+			}
+			in += 2;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
+int wf_test_load_responses(const char *conf_dir, struct wf_test_responses *out)
+{
+	char path[PATH_MAX + 64], *line, *next;
+	struct wf_test_response *nr;
+	int lineno = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/responses.tsv", conf_dir);
+	out->text = wf_test_read_file(path, NULL);
+	if (!out->text)
+		return -1;
+	for (line = out->text; line && *line; line = next) {
+		char *f[8];
+		int k;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (++lineno == 1)
+			continue;	/* header */
+		for (k = 0; k < 8; k++) {
+			f[k] = line;
+			line = strchr(line, '\t');
+			if (line)
+				*line++ = '\0';
+			else
+				line = f[k] + strlen(f[k]);
+		}
+		nr = realloc(out->rows, (out->n + 1) * sizeof(*out->rows));
+		if (!nr) {
+			wf_test_free_responses(out);
+			return -1;
+		}
+		out->rows = nr;
+		out->rows[out->n] = (struct wf_test_response){
+			.command = f[0], .response = f[1], .kind = f[2], .label = f[3],
+			.slug = f[4], .pipeline_after = f[5], .probe = f[7], .line = lineno,
+		};
+		for (k = 0; k < 8; k++)
+			if (k != 4)
+				unescape(f[k]);
+		out->rows[out->n].slug_len = unescape(f[4]);
+		out->n++;
+	}
+	return 0;
+}
+
+void wf_test_free_responses(struct wf_test_responses *r)
+{
+	free(r->rows);
+	free(r->text);
+	memset(r, 0, sizeof(*r));
 }

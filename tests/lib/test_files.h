@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Files the tests read: the vendored conformance corpus and whole files.
+ * Files the tests read: the vendored conformance corpus (and its
+ * responses.tsv) and whole files.
  */
 #ifndef WF_TEST_FILES_H
 #define WF_TEST_FILES_H
@@ -18,5 +19,22 @@ const char *wf_test_conformance_dir(void);
 
 /* A whole file, NUL-terminated (not counted in *len), malloc'd; NULL if unreadable. */
 char *wf_test_read_file(const char *path, size_t *len);
+
+/* One row of the corpus' responses.tsv (README.md there), fields unescaped (\\ \t \n \r). */
+struct wf_test_response {
+	char *command, *response, *kind, *label, *slug, *pipeline_after, *probe;
+	size_t slug_len;	/* the FIFO bytes may hold anything */
+	int line;		/* in the file, for messages */
+};
+
+struct wf_test_responses {
+	struct wf_test_response *rows;
+	size_t n;
+	char *text;		/* the rows point into it */
+};
+
+/* Reads conf_dir/responses.tsv; 0, or -1 if unreadable (out empty). */
+int wf_test_load_responses(const char *conf_dir, struct wf_test_responses *out);
+void wf_test_free_responses(struct wf_test_responses *r);
 
 #endif /* WF_TEST_FILES_H */

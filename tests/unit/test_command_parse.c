@@ -55,76 +55,19 @@ static char *read_file(const char *name, size_t *len)
 	return wf_test_read_file(path, len);
 }
 
-/* One row of responses.tsv, fields unescaped (\\ \t \n \r). */
-struct row {
-	char *command, *response, *kind, *label, *slug, *pipeline_after, *probe;
-	size_t slug_len;
-	int line;		/* in the file, for messages */
-};
+/* The rows of responses.tsv (tests/lib/test_files.h). */
+#define row wf_test_response
 
+static struct wf_test_responses responses;
 static struct row *rows;
 static size_t nrows;
-static char *rows_text;
-
-static size_t unescape(char *s)
-{
-	char *in = s, *out = s;
-
-	while (*in) {
-		if (in[0] == '\\' && in[1]) {
-			switch (in[1]) {
-			case 't': *out++ = '\t'; break;
-			case 'n': *out++ = '\n'; break;
-			case 'r': *out++ = '\r'; break;
-			default: *out++ = in[1]; break;
-			}
-			in += 2;
-		} else {
-			*out++ = *in++;
-		}
-	}
-	*out = '\0';
-	return (size_t)(out - s);
-}
 
 static bool load_rows(void)
 {
-	char *line, *next;
-	int lineno = 0;
-
-	rows_text = read_file("responses.tsv", NULL);
-	if (!rows_text)
+	if (wf_test_load_responses(conf_dir, &responses))
 		return false;
-	for (line = rows_text; line && *line; line = next) {
-		char *f[8];
-		int k;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (++lineno == 1)
-			continue;	/* header */
-		for (k = 0; k < 8; k++) {
-			f[k] = line;
-			line = strchr(line, '\t');
-			if (line)
-				*line++ = '\0';
-			else
-				line = f[k] + strlen(f[k]);
-		}
-		rows = realloc(rows, (nrows + 1) * sizeof(*rows));
-		if (!rows)
-			return false;
-		rows[nrows] = (struct row){
-			.command = f[0], .response = f[1], .kind = f[2], .label = f[3],
-			.slug = f[4], .pipeline_after = f[5], .probe = f[7], .line = lineno,
-		};
-		for (k = 0; k < 8; k++)
-			if (k != 4)
-				unescape(f[k]);
-		rows[nrows].slug_len = unescape(f[4]);
-		nrows++;
-	}
+	rows = responses.rows;
+	nrows = responses.n;
 	return true;
 }
 
@@ -416,8 +359,8 @@ static const struct {
 	{ "onX bad regex", ACCEPT, "conn.onQuery(query=\"(\").kill()", NULL },
 	{ "onX two fields", OWN, "Query has no field 'command' (text fields: query) (column 25)",
 	  R_PACKET },
-	{ "onX bytes field", OWN, "field 'data' of CopyData is not text: onX() matches text fields "
-	  "only (it has no text field) (column 17)", R_PACKET },
+	{ "onX bytes field", OWN, "field 'data' of CopyData is neither text nor an enum: onX() "
+	  "matches text and enum fields only (it has no text or enum field) (column 17)", R_PACKET },
 	{ "onUnknown", OWN, "unknown message type 'Unknown': onX() takes a message name of "
 	  "structs.py, such as Query, Parse, Bind, CopyData, CommandComplete, DataRow, ReadyForQuery, "
 	  "AuthenticationOk (column 6)", R_NEVER },
@@ -808,8 +751,18 @@ static void test_own_texts(void **state)
 		  "decode ErrorResponse messages, so this filter would never match (column 6)" },
 		{ "conn.onCommandcomplete().kill()",
 		  "unknown message type 'Commandcomplete' (did you mean onCommandComplete?) (column 6)" },
-		{ "conn.onReadyForQuery(state=\"idle\").kill()", "field 'state' of ReadyForQuery is not "
-		  "text: onX() matches text fields only (it has no text field) (column 22)" },
+		{ "conn.onCopyOutResponse(format=\"0\").kill()", "field 'format' of CopyOutResponse is "
+		  "neither text nor an enum: onX() matches text and enum fields only (it has no text or "
+		  "enum field) (column 24)" },
+		{ "conn.onExecute(max_rows_to_return=\"0\").kill()", "field 'max_rows_to_return' of "
+		  "Execute is neither text nor an enum: onX() matches text and enum fields only (text "
+		  "fields: name) (column 16)" },
+		{ "conn.onDescribe(kind=\"portal\").kill()",
+		  "Describe has no field 'kind' (text fields: name; enum fields: type) (column 17)" },
+		{ "conn.onReadyForQuery(status=\"idle\").kill()",
+		  "ReadyForQuery has no field 'status' (enum fields: state) (column 22)" },
+		{ "conn.onReadyForQuery(state=b\"idle\").kill()",
+		  "onReadyForQuery(state=...) needs a str regex like \"^COMMIT\", not bytes (column 28)" },
 		{ "conn.onParse(x=\"y\").kill()",
 		  "Parse has no field 'x' (text fields: name, query) (column 14)" },
 		{ "conn.contains(None).kill()",
@@ -997,6 +950,26 @@ static void test_ast(void **state)
 	wf_command_free(&c);
 	assert_null(c.filters);
 	wf_command_free(&c);	/* twice is fine */
+
+	/* enum fields at a fixed body offset: matched by their symbol names */
+	src = "conn.onDescribe(type=\"^portal$\", name=\"p1\").onReadyForQuery(state=\"idle\").kill()";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_int_equal(c.nfilters, 2);
+	assert_string_equal(c.filters[0].on.fields[0].field, "type");
+	assert_int_equal(c.filters[0].on.fields[0].kind[WF_DIR_FRONTEND], PG_FIELD_ENUM8);
+	assert_int_equal(c.filters[0].on.fields[0].loc[WF_DIR_FRONTEND].fixed_prefix, 0);
+	assert_int_equal(c.filters[0].on.fields[0].loc[WF_DIR_FRONTEND].text_index, 0);
+	assert_int_equal(c.filters[0].on.fields[1].kind[WF_DIR_FRONTEND], PG_FIELD_TEXT);
+	assert_int_equal(c.filters[0].on.fields[1].loc[WF_DIR_FRONTEND].fixed_prefix, 1);
+	assert_int_equal(c.filters[0].on.fields[1].loc[WF_DIR_FRONTEND].text_index, 0);
+	assert_null(c.filters[1].on.msg[WF_DIR_FRONTEND]);
+	assert_int_equal(c.filters[1].on.msg[WF_DIR_BACKEND]->type, 'Z');
+	assert_int_equal(c.filters[1].on.fields[0].kind[WF_DIR_BACKEND], PG_FIELD_ENUM8);
+	assert_int_equal(c.filters[1].on.fields[0].loc[WF_DIR_BACKEND].fixed_prefix, 0);
+	assert_string_equal((char *)c.filters[1].on.fields[0].regex.data, "idle");
+	wf_command_free(&c);
+	check_ok("conn.onReadyForQuery(state='in_.*_block').kill()",
+		 "conn.onReadyForQuery(state=\"in_.*_block\").kill()");
 
 	/* backend-only names */
 	src = "conn.onCommandComplete(command=\"^COPY\").onAuthenticationOk().killall()";
@@ -1405,7 +1378,6 @@ int main(void)
 	if (!(conf_dir = wf_test_conformance_dir()) || !load_rows())
 		return cmocka_run_group_tests(missing, NULL, NULL);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	free(rows);
-	free(rows_text);
+	wf_test_free_responses(&responses);
 	return rc;
 }

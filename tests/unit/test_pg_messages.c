@@ -101,6 +101,42 @@ static void test_text_fields(void **state)
 			 PG_FIELD_ENUM8);
 }
 
+/* pg_message_field_loc(): any field, at a position the kernel can find */
+static void test_field_locations(void **state)
+{
+	const struct pg_field *f;
+	struct pg_text_field_loc loc;
+
+	(void)state;
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(BE, "ReadyForQuery"), "state", &f,
+					      &loc), 0);
+	assert_int_equal(f->kind, PG_FIELD_ENUM8);
+	assert_int_equal(loc.fixed_prefix, 0);
+	assert_int_equal(loc.text_index, 0);
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(FE, "Describe"), "type", &f, &loc), 0);
+	assert_int_equal(f->kind, PG_FIELD_ENUM8);
+	assert_int_equal(loc.fixed_prefix, 0);
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(FE, "Describe"), "name", &f, &loc), 0);
+	assert_int_equal(f->kind, PG_FIELD_TEXT);
+	assert_int_equal(loc.fixed_prefix, 1);
+	assert_int_equal(loc.text_index, 0);
+	/* after a string: a scalar is found by skipping the string */
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(FE, "Execute"), "max_rows_to_return",
+					      NULL, &loc), 0);
+	assert_int_equal(loc.fixed_prefix, 0);
+	assert_int_equal(loc.text_index, 1);
+	/* after fixed scalars */
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(BE, "CopyOutResponse"), "columns", &f,
+					      &loc), 0);
+	assert_int_equal(f->kind, PG_FIELD_LIST);
+	assert_int_equal(loc.fixed_prefix, 3);
+	/* after a list: nowhere fixed */
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(FE, "Bind"),
+					      "result_column_format_count", &f, &loc), -EINVAL);
+	assert_int_equal(pg_message_field_loc(pg_message_by_name(FE, "Query"), "sql", &f, &loc),
+			 -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_direction_decides),
 		cmocka_unit_test(test_unknown_to_reference),
 		cmocka_unit_test(test_text_fields),
+		cmocka_unit_test(test_field_locations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

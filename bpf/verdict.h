@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Carrying out a chunk's verdict, and the fate of a killed connection.
+ *
+ * kill(): the proxy fluent.py drives reads the chunk, does not forward it,
+ * and closes both of its sockets: each peer reads EOF.  Here the segment
+ * itself becomes the FIN toward its receiver (its payload cut off, at the
+ * sequence number of its first new byte), and a FIN back to its sender is
+ * cloned from it, acknowledging the chunk as the proxy's socket would have
+ * (so the sender never retransmits it).  The connection is marked killed.
+ *
+ * Killed connections: the peers answer our FINs and later close their own
+ * sockets.  Every later packet is dropped; one carrying data or a FIN is
+ * answered with a RST to its sender, as a closed socket answers, so that no
+ * socket lingers in LAST-ACK (DESIGN.md §7); bare ACKs are dropped quietly.
+ */
+#ifndef WF_BPF_VERDICT_H
+#define WF_BPF_VERDICT_H
+
+#include "counters.h"
+#include "packet.h"
+#include "pipeline.h"
+#include "recorder.h"
+#include "tcp_inject.h"
+
+static __always_inline void wf_flow_mark_killed(const struct wf_config *cfg, struct wf_flow *f,
+						const struct wf_flow_key *key)
+{
+	__sync_fetch_and_or(&f->flags, WF_FLOW_KILLED);
+	wf_record_close(cfg, f, key);
+}
+
+/* kill() of the chunk in hand: returns the tcx verdict for the packet. */
+/* Not inlined, like wf_killed_flow_packet(): the control segment's headers
+ * get a stack frame of their own. */
+static __noinline int wf_kill_chunk(struct __sk_buff *skb, const struct wf_config *cfg,
+					 struct wf_flow *f, const struct wf_pkt *p,
+					 const struct wf_chunk *ch)
+{
+	struct wf_tcp_ctl *ctl = wf_tcp_ctl_scratch();
+	__u32 fin = p->tcp_flags & WF_TCP_FIN ? 1 : 0;
+
+	wf_count(WF_CNT_VERDICT_KILL);
+	wf_flow_mark_killed(cfg, f, &p->key);
+	if (!ctl || wf_tcp_ctl_load(skb, p, ctl) || wf_tcp_ctl_trim(skb, ctl) ||
+	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | WF_TCP_FIN | WF_TCP_ACK, p->ack_seq,
+			     p->seq + p->payload_len + fin) ||
+	    wf_tcp_ctl_send_back(skb) ||
+	    wf_tcp_ctl_write(skb, ctl, WF_TCP_FIN | WF_TCP_ACK, ch->seq, p->ack_seq)) {
+		/* Cannot build the FINs: the chunk is at least not delivered,
+		 * and the killed connection is answered with RSTs from now on. */
+		wf_count(WF_CNT_INJECT_FAILED);
+		return TCX_DROP;
+	}
+	return TCX_NEXT;	/* the segment, now the FIN to its receiver */
+}
+
+/* A packet of a killed connection (not one of ours): the tcx verdict. */
+static __noinline int wf_killed_flow_packet(struct __sk_buff *skb, const struct wf_pkt *p)
+{
+	struct wf_tcp_ctl *ctl = wf_tcp_ctl_scratch();
+	__u32 fin = p->tcp_flags & WF_TCP_FIN ? 1 : 0;
+
+	wf_count(WF_CNT_KILLED_FLOW_DROPS);
+	if ((p->tcp_flags & WF_TCP_RST) || (!p->payload_len && !fin))
+		return TCX_DROP;
+	if (!ctl || wf_tcp_ctl_load(skb, p, ctl) || wf_tcp_ctl_trim(skb, ctl) ||
+	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | WF_TCP_RST | WF_TCP_ACK, p->ack_seq,
+			     p->seq + p->payload_len + fin) ||
+	    wf_tcp_ctl_send_back(skb))
+		wf_count(WF_CNT_INJECT_FAILED);
+	else
+		wf_count(WF_CNT_KILLED_FLOW_RESETS);
+	return TCX_DROP;
+}
+
+#endif /* WF_BPF_VERDICT_H */

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The compiled pipeline: what a command such as
+ *     conn.onQuery(query="^COMMIT").after(2).kill()
+ * becomes once user/pipeline_compile.c has checked and compiled it, and what
+ * the tc program evaluates for every chunk (TCP segment).  Both sides include
+ * this file; it is the only definition of the encoding.
+ *
+ * Three maps carry it (pinned under /sys/fs/bpf/wirefault/):
+ *   pipelines     array[WF_PIPE_SLOTS] of struct wf_pipeline
+ *   dfa_pool      array[WF_PIPE_SLOTS] of struct wf_dfa_pool (the DFA tables
+ *                 of the pipeline in the same slot)
+ *   pipe_current  array[1] of struct wf_pipe_current, BPF_F_MMAPABLE
+ *
+ * Publishing (double-buffered): the loader writes the whole new pipeline and
+ * its tables into the slot that is not current, then stores the new
+ * `word` (generation << 1 | slot) into pipe_current with one aligned 32-bit
+ * store through the map's mmap.  A packet reads `word` once and evaluates
+ * the slot it names, so it sees either the old or the new pipeline, never
+ * half of one.  A slot is rewritten only after it has been out of use for
+ * WF_PIPE_SLOT_REUSE_MS (a packet's evaluation takes microseconds), and the
+ * program checks that the slot's generation is the one `word` names (else:
+ * allow, counted).  word == 0: no pipeline, everything is allowed.
+ *
+ * Evaluation of one chunk (fluent.py's semantics, DESIGN.md §1):
+ *   filters[0..nfilters) in order; the first that fails allows the chunk;
+ *   if all pass, the action runs.
+ *   ON       passes if, in this chunk, a PostgreSQL message of type
+ *            type[dir] completed and every condition in `conds` that
+ *            reads such a message (conds & on_conds[dir][type]) held for
+ *            that one message (a field of a message sent both ways has a
+ *            condition per direction).  Never on the connection's initial
+ *            chunk, nor on a chunk whose framing is unknown.
+ *   CONTAINS / MATCHES
+ *            dfas[dfa] searched over the chunk's new bytes (contains(b"x")
+ *            is compiled as the regex of the literal x).
+ *   AFTER    the connection's after-counter (one per connection, shared by
+ *            every AFTER, kept across pipelines): if >= after, passes;
+ *            otherwise the counter goes up by one and the chunk is allowed.
+ *
+ * A condition is one field="regex" of an onX(): the field of the message
+ * under way in direction `dir` whose type is `type` is
+ *   TEXT  the NUL-terminated string found by skipping `fixed_prefix` body
+ *         bytes, then `text_index` NUL-terminated strings; searched with
+ *         dfas[dfa], decided when its NUL is read (a message that ends
+ *         first does not match);
+ *   ENUM  the byte at body offset `fixed_prefix`; holds if bit (v & 7) of
+ *         enum_match[v >> 3] is set, v the byte (the compiler set the bits
+ *         of the values whose symbol, e.g. "idle", the regex finds).
+ * A message split across segments is decided in the segment completing it.
+ *
+ * DFA tables (struct wf_pipe_dfa + the pool): state s reading byte b goes to
+ *     pool.next[base + s * n_classes + byte_class[b]]
+ * State 0 is dead (no match possible), state 1 is "match found"
+ * (absorbing); the program stops at either.  The last class,
+ * n_classes - 1, is never a byte's class: it is the end of the subject,
+ * and its transition is 1 if the subject matches when it ends in s
+ * (for $ and \Z), else 0.
+ */
+#ifndef WF_PIPELINE_H
+#define WF_PIPELINE_H
+
+#include "wf_types.h"
+#include "wf_flow.h"
+
+#define WF_PIPE_SLOTS		2
+#define WF_PIPE_MAX_FILTERS	16	/* filters of one pipeline */
+#define WF_PIPE_MAX_CONDS	8	/* field conditions of all its onX() together */
+#define WF_PIPE_MAX_DFAS	16	/* regexes (conditions, contains, matches) */
+#define WF_PIPE_TYPE_SPACE	128	/* PostgreSQL type bytes are ASCII */
+#define WF_DFA_MAX_CLASSES	257	/* 256 byte classes + the end class */
+#define WF_DFA_POOL_CELLS	(1u << 18)	/* transitions per slot (512 KiB) */
+#define WF_PIPE_SLOT_REUSE_MS	50
+
+/* States every DFA has. */
+#define WF_DFA_DEAD		0
+#define WF_DFA_MATCH		1
+
+enum wf_pipe_filter_kind {
+	WF_PIPE_F_ON = 1,
+	WF_PIPE_F_CONTAINS = 2,
+	WF_PIPE_F_MATCHES = 3,
+	WF_PIPE_F_AFTER = 4,
+};
+
+enum wf_pipe_action_kind {
+	WF_PIPE_A_ALLOW = 0,
+	WF_PIPE_A_KILL = 1,
+	WF_PIPE_A_RESET = 2,
+	WF_PIPE_A_CANCEL = 3,
+	WF_PIPE_A_KILLALL = 4,
+	WF_PIPE_A_CONNECT_DELAY = 5,
+};
+
+enum wf_pipe_cond_kind {
+	WF_PIPE_C_TEXT = 1,
+	WF_PIPE_C_ENUM = 2,
+};
+
+struct wf_pipe_filter {
+	__u8 kind;		/* enum wf_pipe_filter_kind */
+	__u8 dfa;		/* CONTAINS, MATCHES: index into dfas[] */
+	__u8 conds;		/* ON: bit c = conds[c] must hold (0: the type suffices) */
+	__u8 type[WF_DIR__COUNT];	/* ON: type byte per direction, 0 = not sent that way */
+	__u8 pad[3];
+	__u64 after;		/* AFTER: chunks let through first */
+};
+
+struct wf_pipe_cond {
+	__u8 kind;		/* enum wf_pipe_cond_kind */
+	__u8 filter;		/* the onX filter it belongs to */
+	__u8 dir;		/* enum wf_dir of the message it reads */
+	__u8 type;		/* that message's type byte */
+	__u8 dfa;		/* TEXT: index into dfas[] */
+	__u8 pad[3];
+	__u32 fixed_prefix;	/* see above */
+	__u32 text_index;	/* TEXT */
+	__u8 enum_match[32];	/* ENUM: 256-bit set of byte values that match */
+};
+
+struct wf_pipe_dfa {
+	__u32 base;		/* first cell in the slot's pool */
+	__u16 n_states;
+	__u16 n_classes;	/* byte classes + 1 (the end class) */
+	__u16 start;
+	__u16 pad[3];
+	__u8 byte_class[256];
+};
+
+struct wf_pipeline {
+	__u32 generation;	/* the generation it was published as */
+	__u8 nfilters;
+	__u8 nconds;
+	__u8 ndfas;
+	__u8 action;		/* enum wf_pipe_action_kind */
+	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY: milliseconds */
+	struct wf_pipe_filter filters[WF_PIPE_MAX_FILTERS];
+	struct wf_pipe_cond conds[WF_PIPE_MAX_CONDS];
+	/* Per direction and type byte: the ON filters naming such a message
+	 * (bit f = filters[f]) and the conditions that read it (bit c). */
+	__u16 on_filters[WF_DIR__COUNT][WF_PIPE_TYPE_SPACE];
+	__u8 on_conds[WF_DIR__COUNT][WF_PIPE_TYPE_SPACE];
+	struct wf_pipe_dfa dfas[WF_PIPE_MAX_DFAS];
+};
+
+struct wf_dfa_pool {
+	__u16 next[WF_DFA_POOL_CELLS];
+};
+
+struct wf_pipe_current {
+	__u32 word;		/* generation << 1 | slot; 0 = no pipeline */
+};
+
+static inline __u32 wf_pipe_word(__u32 generation, __u32 slot)
+{
+	return generation << 1 | (slot & 1);
+}
+
+#endif /* WF_PIPELINE_H */
