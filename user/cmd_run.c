@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "command_exec.h"
+#include "pipeline_publish.h"
 #include "fifo_server.h"
 #include "instance_lock.h"
 #include "leftovers.h"
@@ -162,14 +163,25 @@ static int write_ready_file(const char *path)
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd)
 {
 	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
+	int pipelines_fd, pool_fd, current_fd;
+	struct wf_pipe_publisher pub;
 	struct wf_fifo_server fifo;
 	long long next_drain = 0;
 	int err;
+
+	wf_loader_pipeline_fds(ld, &pipelines_fd, &pool_fd, &current_fd);
+	err = wf_pipe_publisher_init(&pub, pipelines_fd, pool_fd, current_fd);
+	if (err) {
+		wf_err("failed to map the pipeline switch (pipe_current): %s", strerror(-err));
+		return err;
+	}
+	exec.pub = &pub;
 
 	exec.rr = wf_ring_reader_new(wf_loader_records_fd(ld), rec);
 	if (!exec.rr) {
 		err = -errno;
 		wf_err("failed to open the ring buffer: %s", strerror(-err));
+		wf_pipe_publisher_fini(&pub);
 		return err;
 	}
 	err = wf_fifo_server_open(&fifo, o->fifo, (int)o->answer_timeout_ms, wf_command_exec, &exec);
@@ -177,6 +189,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		wf_err("failed to open FIFO %s: %s%s", o->fifo, strerror(-err),
 		       err == -EEXIST ? " (the path exists and is not a FIFO)" : "");
 		wf_ring_reader_free(exec.rr);
+		wf_pipe_publisher_fini(&pub);
 		return err;
 	}
 	fifo.created |= o->inherit_fifo;
@@ -231,6 +244,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		unlink(o->ready_file);
 	wf_fifo_server_close(&fifo);
 	wf_ring_reader_free(exec.rr);
+	wf_pipe_publisher_fini(&pub);
 	return err;
 }
 

@@ -10,7 +10,8 @@
 #include "loader.h"
 #include "log.h"
 #include "recorder.h"
-#include "regex.h"
+#include "pipeline_compile.h"
+#include "pipeline_publish.h"
 #include "ring_reader.h"
 #include "utf8.h"
 
@@ -31,36 +32,43 @@ static char *answer_text(const char *text, size_t *answer_len)
 }
 
 /*
- * Every pattern of a pipeline must compile, or the command is refused with
- * the compiler's message (Python's re.error text for what Python rejects).
- * Returns 0 or writes the message into err.
+ * A pipeline command: compiled completely, then published atomically; any
+ * error leaves the previous pipeline active.  Returns the answer text.
  */
-static int check_patterns(const struct wf_command *cmd, char *err, size_t errsz)
+static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_t *answer_len)
 {
-	for (size_t i = 0; i < cmd->nfilters; i++) {
-		const struct wf_filter *f = &cmd->filters[i];
-		const struct wf_bytes *pat[WF_COMMAND_MAX_FIELDS];
-		enum wf_regex_kind kind = WF_REGEX_STR;
-		size_t n = 0;
+	struct wf_pipe_compiled pc;
+	char err[512];
+	char *answer;
 
-		if (f->kind == WF_FILTER_ON) {
-			for (size_t k = 0; k < f->on.nfields && n < WF_COMMAND_MAX_FIELDS; k++)
-				pat[n++] = &f->on.fields[k].regex;
-		} else if (f->kind == WF_FILTER_MATCHES) {
-			pat[n++] = &f->matches;
-			kind = WF_REGEX_BYTES;
-		}
-		for (size_t k = 0; k < n; k++) {
-			struct wf_dfa dfa;
-			enum wf_regex_status st = wf_regex_compile(pat[k]->data, pat[k]->len, kind, NULL, &dfa,
-								   err, errsz);
+	if (wf_pipeline_compile(cmd, &pc, err, sizeof(err))) {
+		wf_info("refused: %s", err);
+		answer = answer_text(err, answer_len);
+	} else if (cmd->action.kind != WF_ACTION_ALLOW && cmd->action.kind != WF_ACTION_KILL) {
+		/* the kernel side of these arrives with the actions issue */
+		snprintf(err, sizeof(err),
+			 "not supported yet: %s() is not applied by this version of wirefault "
+			 "(allow() and kill() are); the previous pipeline stays active",
+			 wf_action_name(cmd->action.kind));
+		wf_info("refused: %s", err);
+		answer = answer_text(err, answer_len);
+	} else if (!x->pub) {
+		answer = answer_text("no kernel pipeline to publish to", answer_len);
+	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0) {
+		wf_pipe_unpublish(x->pub);	/* no pipeline: everything is allowed */
+		answer = answer_text("", answer_len);
+	} else if (wf_pipe_publish(x->pub, &pc, err, sizeof(err))) {
+		wf_err("%s", err);
+		answer = answer_text(err, answer_len);
+	} else {
+		char *text = wf_command_format(cmd);
 
-			wf_dfa_free(&dfa);
-			if (st != WF_REGEX_OK)
-				return -1;
-		}
+		wf_info("active pipeline (generation %u): %s", pc.pipe.generation, text ? text : "?");
+		free(text);
+		answer = answer_text("", answer_len);
 	}
-	return 0;
+	wf_pipe_compiled_free(&pc);
+	return answer;
 }
 
 /*
@@ -96,7 +104,6 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 		return answer_text("command contains a NUL byte", answer_len);
 	wf_info("command: %.*s", (int)(len && command[len - 1] == '\n' ? len - 1 : len), command);
 
-	char regex_err[WF_REGEX_ERR_MAX];
 	struct wf_parse_error perr;
 	struct wf_command cmd;
 	char *answer;
@@ -118,21 +125,7 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 		answer = calloc(1, 1);
 		break;
 	default:
-		/*
-		 * allow() lets every chunk through whatever its filters say, and
-		 * is what the kernel does with no pipeline.  Filters and the other
-		 * actions need the in-kernel pipeline, which is not there yet:
-		 * refusing them keeps the previous pipeline, as for any error.
-		 */
-		if (check_patterns(&cmd, regex_err, sizeof(regex_err))) {
-			wf_info("refused: %s", regex_err);
-			answer = answer_text(regex_err, answer_len);
-		} else if (cmd.action.kind == WF_ACTION_ALLOW && cmd.nfilters == 0)
-			answer = answer_text("", answer_len);
-		else
-			answer = answer_text("not supported yet: this version of wirefault applies only "
-					     "conn.allow(); filters and other actions arrive with the kernel pipeline",
-					     answer_len);
+		answer = apply_pipeline(x, &cmd, answer_len);
 	}
 	wf_command_free(&cmd);
 	return answer;

@@ -12,12 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct wf_pipe_publisher;
 struct wf_recorder;
 struct wf_ring_reader;
 
 struct wf_exec_ctx {
 	struct wf_recorder *rec;
 	struct wf_ring_reader *rr;	/* drained before a dump so it includes everything */
+	struct wf_pipe_publisher *pub;	/* where pipelines go */
 	int counters_fd;		/* kernel counters, for recorder losses; -1 if none */
 	uint64_t lost_pieces_seen;	/* losses already reported to the recorder */
 	uint64_t lost_bytes_seen;

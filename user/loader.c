@@ -40,7 +40,8 @@ static const char *privilege_hint(int err)
 /* The maps a user may inspect with bpftool; the ring and scratch are not readable that way. */
 static struct bpf_map *pinned_map(struct wirefault_bpf *skel, int i)
 {
-	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters };
+	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters,
+				   skel->maps.pipelines, skel->maps.pipe_current };
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }
@@ -173,6 +174,14 @@ int wf_loader_records_fd(const struct wf_loader *ld)
 int wf_loader_counters_fd(const struct wf_loader *ld)
 {
 	return bpf_map__fd(ld->skel->maps.counters);
+}
+
+void wf_loader_pipeline_fds(const struct wf_loader *ld, int *pipelines_fd, int *pool_fd,
+			    int *current_fd)
+{
+	*pipelines_fd = bpf_map__fd(ld->skel->maps.pipelines);
+	*pool_fd = bpf_map__fd(ld->skel->maps.dfa_pool);
+	*current_fd = bpf_map__fd(ld->skel->maps.pipe_current);
 }
 
 int wf_counters_read(int counters_fd, __u64 out[WF_CNT__COUNT])

@@ -41,6 +41,10 @@ void wf_loader_stop(struct wf_loader *ld);
 int wf_loader_records_fd(const struct wf_loader *ld);
 int wf_loader_counters_fd(const struct wf_loader *ld);
 
+/* The maps a pipeline is published into (user/pipeline_publish.h). */
+void wf_loader_pipeline_fds(const struct wf_loader *ld, int *pipelines_fd, int *pool_fd,
+			    int *current_fd);
+
 /* Sum a per-CPU counters map (ours or a pinned one) into out[]. */
 int wf_counters_read(int counters_fd, __u64 out[WF_CNT__COUNT]);
 
