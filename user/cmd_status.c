@@ -17,6 +17,7 @@
 #include "leftovers.h"
 #include "loader.h"
 #include "log.h"
+#include "pipeline_compile.h"
 #include "wf_config.h"
 #include "wf_flow.h"
 
@@ -47,6 +48,47 @@ static long count_flows(void)
 	}
 	close(fd);
 	return n;
+}
+
+/* The active pipeline, as the kernel sees it (pinned pipe_current + pipelines). */
+static void print_pipeline(void)
+{
+	static const char *const actions[] = {
+		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
+		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
+		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay",
+	};
+	int cur_fd = bpf_obj_get(WF_PIN_DIR "/pipe_current");
+	int pipes_fd = bpf_obj_get(WF_PIN_DIR "/pipelines");
+	struct wf_pipe_compiled pc = { 0 };
+	struct wf_pipe_current cur;
+	__u32 zero = 0, slot;
+	char desc[512];
+
+	if (cur_fd < 0 || pipes_fd < 0 || bpf_map_lookup_elem(cur_fd, &zero, &cur)) {
+		printf("pipeline: unavailable (%s)\n", strerror(errno));
+	} else if (!cur.word) {
+		printf("pipeline: none: every chunk is allowed (conn.allow())\n");
+	} else if (slot = cur.word & 1, bpf_map_lookup_elem(pipes_fd, &slot, &pc.pipe)) {
+		printf("pipeline: unavailable (%s)\n", strerror(errno));
+	} else {
+		for (unsigned i = 0; i < pc.pipe.ndfas && i < WF_PIPE_MAX_DFAS; i++) {
+			const struct wf_pipe_dfa *d = &pc.pipe.dfas[i];
+			__u32 end = d->base + (__u32)d->n_states * d->n_classes;
+
+			if (end > pc.pool_used)
+				pc.pool_used = end;
+		}
+		wf_pipe_compiled_describe(&pc, desc, sizeof(desc));
+		printf("pipeline: generation %u, slot %u, action %s: %s (the command text is in the "
+		       "loader's log)\n", pc.pipe.generation, slot,
+		       pc.pipe.action < sizeof(actions) / sizeof(actions[0]) ? actions[pc.pipe.action] : "?",
+		       desc);
+	}
+	if (cur_fd >= 0)
+		close(cur_fd);
+	if (pipes_fd >= 0)
+		close(pipes_fd);
 }
 
 static void print_counters(void)
@@ -89,7 +131,7 @@ int wf_cmd_status(int argc, char **argv)
 	}
 	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
 	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
-	printf("pipeline: conn.allow()\n");
+	print_pipeline();
 	printf("attachments:\n");
 	links = wf_links_foreach(print_link, stdout);
 	if (links < 0)
