@@ -117,10 +117,10 @@ $(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(TLIB_SRCS) $(TLIB_HDRS) $(SKELS
 # ---- benchmarks (not tests: never timed in `make check`) --------------------------------------
 # Each bench/NAME.c is a program; they reuse the BPF tests' packet builder and the test library.
 $(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h $(TLIB_SRCS) \
-		$(TLIB_HDRS) $(SKELS) | $(OUT)/bench
+		$(TLIB_HDRS) $(SKELS) $(OUT)/libwirefault.a | $(OUT)/bench
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib $(CFLAGS) $(WARNINGS) -o $@ $< \
-		tests/bpf/packet_builder.c $(TLIB_SRCS) -lbpf -lelf -lz
+	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib -Iuser $(CFLAGS) $(WARNINGS) -o $@ $< \
+		tests/bpf/packet_builder.c $(TLIB_SRCS) $(OUT)/libwirefault.a -lbpf -lelf -lz
 
 bench: $(BENCH_BINS)
 
