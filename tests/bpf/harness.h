@@ -21,6 +21,7 @@
 
 #include "packet_builder.h"
 #include "pg_wire_builder.h"
+#include "pipeline_publish.h"
 #include "wf_config.h"
 #include "wf_counters.h"
 #include "wf_flow.h"
@@ -28,6 +29,7 @@
 
 #define TEST_PORT 5432
 #define TCX_NEXT_RETVAL (-1)	/* test_run reports it as (__u32)-1 */
+#define TCX_DROP_RETVAL 2
 
 struct h_record {
 	struct wf_record hdr;
@@ -42,6 +44,8 @@ struct wf_harness {
 	size_t nrecs, cap;
 	uint64_t runs;		/* program runs (packets) so far */
 	bool allow_errors;	/* the test provokes WF_CNT_ERRORS */
+	struct wf_pipe_publisher pub;	/* set up by the first h_pipeline() */
+	bool pub_ready;
 };
 
 struct h_opts {
@@ -70,8 +74,23 @@ int h_teardown(void **state);		/* checks the invariants, closes */
 /* Runs one frame; returns the program's return value as an int. */
 int h_run(struct wf_harness *h, const uint8_t *frame, size_t len, uint32_t mark,
 	  uint32_t gso_size, uint32_t gso_segs);
+/* As h_run, and the packet as the program left it in out (cap bytes), its
+ * length in *out_len. */
+int h_run_out(struct wf_harness *h, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+	      size_t *out_len);
 /* Builds and runs a segment; asserts the verdict is TCX_NEXT. */
 void h_run_seg(struct wf_harness *h, const struct pb_seg *s);
+
+/*
+ * Parses (wf_command_parse: Python source, not the FIFO's COPY encoding),
+ * compiles and publishes a pipeline command into the loaded skeleton, as the
+ * loader does.  h_pipeline asserts that it worked; h_pipeline_try returns 0,
+ * or the parser's / compiler's / publisher's error (err says why).
+ * h_pipeline_none unpublishes (no pipeline: everything is allowed).
+ */
+void h_pipeline(struct wf_harness *h, const char *cmd);
+int h_pipeline_try(struct wf_harness *h, const char *cmd, size_t len, char *err, size_t errsz);
+void h_pipeline_none(struct wf_harness *h);
 
 uint64_t h_counter(struct wf_harness *h, enum wf_counter c);
 void h_flow_key(const struct pb_flow *f, struct wf_flow_key *key);
@@ -105,6 +124,10 @@ void tc_handshake(struct tconn *c);
 void tc_login(struct tconn *c);
 /* One segment at an explicit seq (does not move next[] nor sent[]). */
 void tc_seg(struct tconn *c, int dir, uint32_t seq, uint8_t flags, const void *data, size_t len);
+/* The same, any verdict: returns it; the packet as delivered in out (PB_FRAME_MAX
+ * bytes) when out is not NULL. */
+int tc_seg_ex(struct tconn *c, int dir, uint32_t seq, uint8_t flags, const void *data, size_t len,
+	      uint8_t *out, size_t *out_len);
 /* Sends data as segments of at most mss bytes (PSH|ACK), in order. */
 void tc_send(struct tconn *c, int dir, const void *data, size_t len, size_t mss);
 void tc_send_buf(struct tconn *c, int dir, const struct pg_wire *b);
