@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# The kernel pipeline end to end: filters and kill() as Citus' failure tests
+# use them.  Commands go through the SQL function citus.mitmproxy() on a
+# coordinator; traffic reaches the worker through dblink, postgres_fdw and
+# psql.  The test checks what each side observes: the client's error, the
+# worker's log, the work the worker did, and the sockets left behind.
+source "$(dirname "$0")/lib.sh"
+
+CPORT=56501
+WPORT=56502
+pg_start coordinator $CPORT
+pg_start worker $WPORT
+setup_coordinator coordinator worker
+
+W="host=127.0.0.1 port=$WPORT user=postgres dbname=postgres sslmode=disable"
+WLOG=$WF_TMP/worker/server.log
+LOST="server closed the connection unexpectedly"
+
+# A client that dies with its connection must not hang a test: every client has a deadline.
+psql_at() {
+	local port=$1; shift
+	timeout 15 psql "host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=disable connect_timeout=5" \
+		-X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+coord() { psql_at $CPORT -c "$*"; }
+worker() { psql_at $WPORT -c "$*"; }
+
+# mitm COMMAND: send COMMAND through citus.mitmproxy(), print its answer lines.
+mitm() { coord "SELECT result FROM citus.mitmproxy(\$wf\$$1\$wf\$)"; }
+# accept COMMAND: the answer of an accepted pipeline is exactly one empty line.
+accept() {
+	assert_eq "$(coord "SELECT count(*) || ':' || string_agg(result, '|') FROM citus.mitmproxy(\$wf\$$1\$wf\$)")" \
+		"1:" "answer to $1"
+}
+
+# From the coordinator, through dblink (TARGET: a connection string or a
+# named connection), the query's single column as text, rows joined by ',',
+# or "ERROR: " and the first line of the error message.
+try_q() { coord "SELECT try_q(\$t\$$1\$t\$, \$q\$$2\$q\$)"; }
+try_exec() { coord "SELECT try_exec(\$t\$$1\$t\$, \$q\$$2\$q\$)"; }
+
+# expect_lost WHAT OUTPUT: OUTPUT is the error of a connection the client saw die.
+expect_lost() {
+	assert_contains "$2" "ERROR: $LOST" "$1 must fail with a lost connection"
+}
+
+# fails_with_lost WHAT CMD...: CMD (a client) fails, in time, saying the server closed the connection.
+fails_with_lost() {
+	local what=$1 rc=0 out; shift
+	out=$("$@" 2>&1) || rc=$?
+	[ $rc -ne 124 ] || fail "$what: the client hung (timeout)"
+	[ $rc -ne 0 ] || fail "$what: expected the connection to be killed, got: $out"
+	assert_contains "$out" "$LOST" "$what"
+	LAST_ERR=$out
+}
+
+log_mark() { stat -c %s "$WLOG"; }
+log_since() { tail -c +$(($1 + 1)) "$WLOG"; }
+
+# wait_backends MARK N: at least N connections reached the worker since MARK
+# and every one of them has ended (its backend logged its disconnection).
+wait_backends() {
+	local mark=$1 n=$2 out pids pid ended
+	for _ in $(seq 1 100); do
+		out=$(log_since "$mark")
+		pids=$(sed -n 's/.* \[\([0-9]*\)\] LOG:  connection authorized:.*/\1/p' <<<"$out")
+		ended=0
+		for pid in $pids; do
+			grep -q " \[$pid\] LOG:  disconnection:" <<<"$out" && ended=$((ended + 1))
+		done
+		[ "$ended" -ge "$n" ] && [ "$ended" -eq "$(wc -w <<<"$pids")" ] && return 0
+		sleep 0.05
+	done
+	echo "$out"
+	fail "expected $n connections to the worker, all ended, since the mark"
+}
+
+# assert_clean_log MARK WHAT [PATTERN]: nothing in the worker's log since MARK
+# matches PATTERN (default: any connection error, any error at all).
+assert_clean_log() {
+	local out pattern=${3:-'reset by peer|could not (receive|send)|broken pipe|ERROR:|FATAL:|unexpected EOF'}
+	out=$(log_since "$1")
+	if grep -Ei "$pattern" <<<"$out"; then
+		echo "$out"
+		fail "$2: the worker logged a connection error"
+	fi
+}
+
+# No socket of the worker port may stay half closed (a peer that never learnt about the kill).
+assert_no_half_closed() {
+	local out
+	for _ in $(seq 1 40); do
+		out=$(ss -tanH state last-ack state close-wait "( sport = :$WPORT or dport = :$WPORT )")
+		[ -z "$out" ] && return 0
+		sleep 0.05
+	done
+	ss -tan "( sport = :$WPORT or dport = :$WPORT )"
+	fail "$1: sockets of port $WPORT stay in LAST-ACK/CLOSE-WAIT"
+}
+
+coord "CREATE FUNCTION try_q(target text, query text) RETURNS text LANGUAGE plpgsql AS \$\$
+	BEGIN
+		RETURN (SELECT coalesce(string_agg(x, ','), '') FROM dblink(target, query) AS t(x text));
+	EXCEPTION WHEN OTHERS THEN
+		RETURN 'ERROR: ' || split_part(SQLERRM, E'\n', 1);
+	END \$\$;
+	CREATE FUNCTION try_exec(target text, command text) RETURNS text LANGUAGE plpgsql AS \$\$
+	BEGIN
+		RETURN dblink_exec(target, command);
+	EXCEPTION WHEN OTHERS THEN
+		RETURN 'ERROR: ' || split_part(SQLERRM, E'\n', 1);
+	END \$\$;
+	CREATE FOREIGN TABLE items (id int, name text) SERVER worker;
+	CREATE FOREIGN TABLE secret_items (id int, name text) SERVER worker;"
+worker "CREATE TABLE items (id int, name text); INSERT INTO items VALUES (1, 'one'), (2, 'two');
+	CREATE TABLE secret_items (id int, name text); INSERT INTO secret_items VALUES (7, 'hidden');
+	CREATE TABLE acct (id int PRIMARY KEY, v int); INSERT INTO acct VALUES (1, 0);
+	CREATE TABLE sink (x int);"
+
+wf_start --port $WPORT
+
+step 'conn.onQuery(query="^SELECT 42").kill(): only SELECT 42 dies, cleanly'
+accept 'conn.onQuery(query="^SELECT 42").kill()'
+assert_eq "$(coord "SELECT x FROM dblink('$W', 'SELECT 1') AS t(x int)")" "1"
+mark=$(log_mark)
+fails_with_lost "dblink SELECT 42" coord "SELECT x FROM dblink('$W', 'SELECT 42') AS t(x int)"
+echo "coordinator reports: $LAST_ERR"
+assert_contains "$LAST_ERR" "ERROR:  $LOST"
+assert_contains "$LAST_ERR" "CONTEXT:  while executing query on unnamed dblink connection"
+wait_backends "$mark" 1
+echo "worker log:"; log_since "$mark"
+assert_clean_log "$mark" "after the kill of SELECT 42"
+assert_eq "$(log_since "$mark" | grep -c 'connection authorized')" "1" "one connection since the mark"
+assert_no_half_closed "after the kill of SELECT 42"
+assert_eq "$(coord "SELECT x FROM dblink('$W', 'SELECT 2') AS t(x int)")" "2" "a new connection afterwards"
+assert_eq "$(try_q "$W" ' SELECT 42')" "42" "the regex is anchored at the start of the query"
+expect_lost "SELECT 420 (re.search: a prefix suffices)" "$(try_q "$W" 'SELECT 420')"
+assert_eq "$(try_q "$W" 'select 42')" "42" "the regex is case-sensitive"
+fails_with_lost "psql SELECT 42" worker "SELECT 42"
+assert_contains "$LAST_ERR" "connection to server was lost"
+
+step 'conn.onQuery(query="^SELECT 42").after(2).kill(): a count per connection, kept across commands'
+accept 'conn.onQuery(query="^SELECT 42").after(2).kill()'
+mark=$(log_mark)
+# One coordinator session holds the named dblink connections c1 and c2 open.
+out=$(psql_at $CPORT \
+	-c "SELECT dblink_connect('c1', '$W')" -c "SELECT dblink_connect('c2', '$W')" \
+	-c "SELECT 'c1 ' || try_q('c1', 'SELECT 42')" \
+	-c "SELECT 'c1 ' || try_q('c1', 'SELECT 1')" \
+	-c "SELECT 'c1 ' || try_q('c1', 'SELECT 1')" \
+	-c "SELECT 'c2 ' || try_q('c2', 'SELECT 42')" \
+	-c "SELECT 'c1 ' || try_q('c1', 'SELECT 42')" \
+	-c "SELECT 'c1 ' || try_q('c1', 'SELECT 42')" \
+	-c "SELECT 'c2 ' || try_q('c2', 'SELECT 42')" \
+	-c "SELECT result FROM citus.mitmproxy('conn.onQuery(query=\"^SELECT 42\").after(2).kill()')" \
+	-c "SELECT 'c2 ' || try_q('c2', 'SELECT 42')" \
+	-c "SELECT dblink_connect('c3', '$W')" \
+	-c "SELECT 'c3 ' || try_q('c3', 'SELECT 42')" \
+	-c "SELECT 'c3 ' || try_q('c3', 'SELECT 42')" \
+	-c "SELECT 'c3 ' || try_q('c3', 'SELECT 42')")
+echo "$out"
+mapfile -t r <<<"$out"
+assert_eq "${#r[@]}" "15" "one line per statement"
+assert_eq "${r[0]}|${r[1]}" "OK|OK"
+assert_eq "${r[2]}" "c1 42" "c1, first SELECT 42"
+assert_eq "${r[3]}|${r[4]}" "c1 1|c1 1" "other queries do not reach after()"
+assert_eq "${r[5]}" "c2 42" "c2 counts on its own"
+assert_eq "${r[6]}" "c1 42" "c1, second SELECT 42"
+expect_lost "c1, third SELECT 42" "${r[7]}"
+assert_eq "${r[8]}" "c2 42" "c2, second SELECT 42"
+assert_eq "${r[9]}" "" "the same command again is accepted"
+expect_lost "c2, third SELECT 42 (its count is kept across commands)" "${r[10]}"
+assert_eq "${r[11]}|${r[12]}|${r[13]}" "OK|c3 42|c3 42" "a new connection starts at 0"
+expect_lost "c3, third SELECT 42" "${r[14]}"
+wait_backends "$mark" 3
+assert_clean_log "$mark" "after the after(2) kills"
+assert_no_half_closed "after the after(2) kills"
+
+step 'conn.onCommandComplete(command="^UPDATE").kill(): the server works, the client never hears'
+accept 'conn.onCommandComplete(command="^UPDATE").kill()'
+mark=$(log_mark)
+fails_with_lost "psql UPDATE" worker "UPDATE acct SET v = 1 WHERE id = 1"
+assert_eq "$(worker "SELECT v FROM acct WHERE id = 1")" "1" "the UPDATE ran and committed on the worker"
+expect_lost "dblink UPDATE" "$(try_exec "$W" 'UPDATE acct SET v = 2 WHERE id = 1')"
+assert_eq "$(try_q "$W" 'SELECT v FROM acct WHERE id = 1')" "2" "the dblink UPDATE ran too; SELECT passes"
+assert_eq "$(try_exec "$W" 'INSERT INTO acct VALUES (2, 0)')" "INSERT 0 1" "other commands complete"
+wait_backends "$mark" 5
+assert_clean_log "$mark" "after the kills of UPDATE answers"
+assert_no_half_closed "after the kills of UPDATE answers"
+
+step 'conn.onParse(query="secret").kill(): extended protocol (postgres_fdw) is killed, simple Query passes'
+accept 'conn.onParse(query="secret").kill()'
+assert_eq "$(coord "SELECT string_agg(name, ',' ORDER BY id) FROM items")" "one,two" "postgres_fdw without the word"
+mark=$(log_mark)
+fails_with_lost "postgres_fdw scan of secret_items" coord "SELECT name FROM secret_items"
+echo "coordinator reports: $LAST_ERR"
+assert_contains "$LAST_ERR" "CONTEXT:  remote SQL command: DECLARE c1 CURSOR FOR"
+# The fdw works inside a remote transaction: the worker's backend says so when it reads EOF.
+wait_backends "$mark" 1
+echo "worker log:"; log_since "$mark"
+assert_contains "$(log_since "$mark")" "LOG:  unexpected EOF on client connection with an open transaction"
+assert_clean_log "$mark" "after the kill of a Parse" 'reset by peer|could not (receive|send)|broken pipe|ERROR:|FATAL:'
+assert_eq "$(try_q "$W" 'SELECT name FROM secret_items')" "hidden" "a simple Query with the word passes"
+assert_eq "$(coord "SELECT string_agg(name, ',' ORDER BY id) FROM items")" "one,two" "postgres_fdw reconnects"
+assert_no_half_closed "after the kill of a Parse"
+
+step 'conn.onCopyData().kill(): COPY dies in both directions, plain queries pass'
+accept 'conn.onCopyData().kill()'
+mark=$(log_mark)
+fails_with_lost "COPY FROM STDIN" timeout 15 bash -c "printf '1\n2\n3\n' | psql '$W' -X -q -v ON_ERROR_STOP=1 -c 'COPY sink FROM STDIN'"
+echo "psql reports: $LAST_ERR"
+wait_backends "$mark" 1
+echo "worker log:"; log_since "$mark"
+# The backend reads EOF in the middle of the COPY and writes its error to a
+# client that is gone: "could not send data to client: Broken pipe" may follow,
+# exactly as when a proxy closes both sockets.
+assert_contains "$(log_since "$mark")" "ERROR:  unexpected EOF on client connection with an open transaction"
+assert_contains "$(log_since "$mark")" "CONTEXT:  COPY sink, line 1"
+assert_clean_log "$mark" "after the kill of COPY FROM STDIN" 'reset by peer|could not receive'
+assert_eq "$(worker "SELECT count(*) FROM sink")" "0" "the interrupted COPY stored nothing"
+mark=$(log_mark)
+fails_with_lost "COPY TO STDOUT" worker "COPY (SELECT 1) TO STDOUT"
+wait_backends "$mark" 1
+assert_clean_log "$mark" "after the kill of COPY TO STDOUT"
+assert_eq "$(worker "INSERT INTO sink VALUES (9) RETURNING x")" "9" "plain queries pass"
+assert_no_half_closed "after the kills of COPY"
+
+step 'conn.contains(b"needle").kill(): raw bytes, both directions'
+mark=$(log_mark)
+accept 'conn.contains(b"needle").kill()'
+assert_eq "$(try_q "$W" "SELECT 'hay'")" "hay"
+expect_lost "a query holding the needle" "$(try_q "$W" "SELECT 'needle'")"
+expect_lost "an answer holding the needle" "$(try_q "$W" "SELECT 'nee' || 'dle'")"
+assert_eq "$(try_q "$W" "SELECT 'nee' || 'd' || 'l'")" "needl"
+
+step 'conn.matches(b"ne+dle").kill(): a regex searched in the raw bytes'
+accept 'conn.matches(b"ne+dle").kill()'
+expect_lost "neeeedle" "$(try_q "$W" "SELECT 'neeeedle'")"
+expect_lost "an answer matching" "$(try_q "$W" "SELECT 'n' || 'edle'")"
+assert_eq "$(try_q "$W" "SELECT 'ndle'")" "ndle"
+assert_eq "$(try_q "$W" "SELECT 'needl'")" "needl"
+wait_backends "$mark" 8
+assert_clean_log "$mark" "after the kills of contains/matches"
+assert_no_half_closed "after the kills of contains/matches"
+
+step 'a malformed command answers its error in SQL and keeps the previous pipeline'
+assert_eq "$(mitm 'conn.onQuery(query="(").kill()')" "missing ), unterminated subpattern at position 0"
+expect_lost "matches() still applies" "$(try_q "$W" "SELECT 'neeeedle'")"
+assert_eq "$(try_q "$W" "SELECT '('")" "(" "the refused pattern applies nowhere"
+
+step 'conn.reset() is not supported yet and keeps the previous pipeline'
+ans=$(mitm 'conn.reset()')
+echo "answer: $ans"
+assert_contains "$ans" "not supported yet"
+assert_contains "$ans" "the previous pipeline stays active"
+expect_lost "matches() still applies" "$(try_q "$W" "SELECT 'needle'")"
+assert_eq "$(try_q "$W" "SELECT 'hay'")" "hay"
+
+step 'conn.allow(): everything works again'
+mark=$(log_mark)
+accept 'conn.allow()'
+assert_eq "$(try_q "$W" "SELECT 42")" "42"
+assert_eq "$(try_q "$W" "SELECT 'needle'")" "needle"
+assert_eq "$(try_exec "$W" 'UPDATE acct SET v = 3 WHERE id = 1')" "UPDATE 1"
+assert_eq "$(coord "SELECT name FROM secret_items")" "hidden"
+printf '4\n5\n' | psql_at $WPORT -c 'COPY sink FROM STDIN'
+assert_eq "$(worker "SELECT string_agg(x::text, ',' ORDER BY x) FROM sink")" "4,5,9"
+assert_eq "$(worker "COPY (SELECT 'needle') TO STDOUT")" "needle"
+wait_backends "$mark" 7
+assert_clean_log "$mark" "with conn.allow()"
+
+step 'the whole run: the worker never read a reset, nothing half closed'
+if grep -Ei 'reset by peer|could not receive' "$WLOG"; then
+	cat "$WLOG"
+	fail "the worker saw a connection reset"
+fi
+assert_no_half_closed "at the end"
+kill -0 "$WF_PID" || fail "the loader died"
+"$WF" status | grep -E 'VERDICT_KILL|KILLED_FLOW|INJECT_FAILED|ERRORS ' || true
+
+step "stop: no trace"
+wf_stop TERM || fail "wirefault run must exit 0 on SIGTERM"
+assert_no_trace "after SIGTERM"
+echo "ok"
