@@ -754,6 +754,23 @@ static void test_after_kill(void **state)
 	assert_int_equal(tc_flow(c).after_count, 1);
 	pass_query(c, "SELECT 'x2'");
 	assert_int_equal(tc_flow(c).after_count, 2);
+	/* a retransmission brings no new bytes: no chunk, not counted, not killed */
+	{
+		struct pg_wire b = { 0 };
+		uint64_t chunks = h_counter(h, WF_CNT_PIPE_CHUNKS);
+		uint8_t out[PB_FRAME_MAX];
+		size_t got;
+		int rv;
+
+		query(&b, "SELECT 'x2'");
+		rv = tc_seg_ex(c, C2S, c->next[C2S] - (uint32_t)b.len, PB_TCP_PSH | PB_TCP_ACK,
+			       b.data, b.len, out, &got);
+		assert_delivered(c, rv, out, got, b.data, b.len);
+		assert_int_equal(h_counter(h, WF_CNT_RETRANSMITS), 1);
+		assert_int_equal(h_counter(h, WF_CNT_PIPE_CHUNKS), chunks);
+		assert_int_equal(tc_flow(c).after_count, 2);
+		pgw_free(&b);
+	}
 	kill_query(c, "SELECT 'x3'");
 	assert_int_equal(tc_flow(c).after_count, 2);
 	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 1);

@@ -8,8 +8,9 @@
  *             or conn.onQuery(query="PATTERN").kill() (str patterns, the field
  *             DFA of bpf/field_match.h) is published once per pattern, then
  *             each subject is one data segment (its payload: the subject, or
- *             a Query message whose text is the subject) run through
- *             BPF_PROG_TEST_RUN; killed = match;
+ *             a Query message whose text is the subject; every other Query is
+ *             sent in two segments, split anywhere, and its first must pass)
+ *             run through BPF_PROG_TEST_RUN; killed = match;
  *   userspace wf_regex_compile + wf_dfa_search (user/regex.h);
  *   python3   re.search, the reference (one python3 process answers all
  *             pairs from a file; exit 77 when there is no python3).
@@ -27,8 +28,13 @@
  * classes with ranges and \d \w \s, ., ^ $ \A \Z \b \B, * + ? {m} {m,}
  * {,n} {m,n} and lazy forms, alternation, groups of every kind, global and
  * scoped flags), contains() literals; subjects are random and derived from
- * the pattern (sampled from its syntax tree, embedded, mutated) so that
- * both answers occur.  WF_REGEX_DIFF_SEED=N runs another set of pairs.
+ * the pattern (sampled from the syntax tree user/regex_parse.c gives it,
+ * embedded, mutated; some longer than the 64 bytes the DFAs read at a time)
+ * so that both answers occur.  WF_REGEX_DIFF_SEED=N runs another set.
+ *
+ * Patterns the userspace compiler refuses as unsupported or too big, or whose
+ * DFAs exceed the kernel's pool, are left out (counted and printed), as are
+ * pairs python3 cannot answer within PY_TIMEOUT_S (catastrophic backtracking).
  */
 #include "harness.h"
 
@@ -1172,7 +1178,7 @@ static void test_regex_differential(void **state)
 			/* only the limits of the kernel's encoding may refuse it */
 			if (!strstr(p->kerr, "WF_DFA_POOL_CELLS") && !strstr(p->kerr, "65535"))
 				refused++;
-			fprintf(stderr, "not published: %c \"", p->kind);
+			fprintf(stderr, "left out, not publishable: %c \"", p->kind);
 			show(stderr, at(p->off), p->len);
 			fprintf(stderr, "\": %s\n", p->kerr);
 			continue;
