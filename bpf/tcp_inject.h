@@ -4,8 +4,12 @@
  * its headers and rewritten as a FIN or RST, toward its receiver (forward)
  * or back to its sender (reverse: addresses, ports, seq/ack and the TCP
  * timestamps swapped), with correct IP and TCP checksums.  A reverse
- * segment is sent with bpf_clone_redirect(BPF_F_INGRESS) on the device the
- * packet came in on, marked WF_OWN_MARK so the program passes it untouched.
+ * segment is cloned out of the device the packet came in on (egress; on
+ * lo it loops back in), marked WF_OWN_MARK so the program passes it
+ * untouched.  Not BPF_F_INGRESS: that path scrubs the route, and on IPv4
+ * a fresh input route lookup drops 127/8 sources (kfree_skb reason
+ * IP_LOCALNET) when the receiving socket has no cached route yet, i.e. a
+ * client whose first chunk was killed would never see its FIN.
  *
  * Layouts handled: IPv4 without options and IPv6 without extension headers;
  * TCP options either absent or starting with Linux's NOP,NOP,Timestamp
@@ -19,7 +23,6 @@
 #include "counters.h"
 #include "packet.h"
 
-#define WF_BPF_F_INGRESS	1	/* bpf_clone_redirect: to the device's ingress */
 #define WF_TCPOPT_NOP_NOP_TS	0x0101080au	/* NOP, NOP, kind 8, length 10 */
 #define WF_TCP_HLEN		20
 #define WF_TCP_TS_LEN		12
@@ -195,7 +198,7 @@ static __always_inline int wf_tcp_ctl_send_back(struct __sk_buff *skb)
 	long err;
 
 	skb->mark = WF_OWN_MARK;
-	err = bpf_clone_redirect(skb, skb->ifindex, WF_BPF_F_INGRESS);
+	err = bpf_clone_redirect(skb, skb->ifindex, 0);
 	skb->mark = mark;
 	return err ? -1 : 0;
 }

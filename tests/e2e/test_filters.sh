@@ -256,6 +256,13 @@ assert_contains "$ans" "the previous pipeline stays active"
 expect_lost "matches() still applies" "$(try_q "$W" "SELECT 'needle'")"
 assert_eq "$(try_q "$W" "SELECT 'hay'")" "hay"
 
+step 'conn.kill(): the initial chunk (StartupMessage) dies at once, IPv4 and IPv6'
+accept 'conn.kill()'
+fails_with_lost "psql over IPv4 with the initial chunk killed" psql_at $WPORT -c 'SELECT 1'
+fails_with_lost "psql over IPv6 with the initial chunk killed" \
+	timeout 15 psql "host=::1 port=$WPORT user=postgres dbname=postgres sslmode=disable connect_timeout=5" -X -c 'SELECT 1'
+assert_no_half_closed "after killing initial chunks"
+
 step 'conn.allow(): everything works again'
 mark=$(log_mark)
 accept 'conn.allow()'
