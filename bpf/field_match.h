@@ -242,21 +242,26 @@ __noinline int wf_match_hits(const struct wf_stream *s, const struct wf_pipeline
 	return hits;
 }
 
-/* The message under way is complete: which onX filters it satisfies. */
-static __always_inline void wf_match_complete(struct wf_match_ctx *m, struct wf_stream *s)
+/*
+ * The message under way is complete: the onX filters it satisfies are added
+ * to *hits.  Takes the view, not a struct wf_match_ctx, so that the end of
+ * a chunk (pg_framer.h) can call it without one on its stack.
+ */
+static __always_inline void wf_match_complete(const struct wf_pipe_view *v, __u8 dir,
+					      struct wf_stream *s, __u16 *hits)
 {
-	__u16 hits;
+	__u16 more;
 
 	if (!s->scan_gen)
 		return;
-	if (!m->v.pipe || s->scan_gen != m->v.gen) {	/* begun under another pipeline */
+	if (!v->pipe || s->scan_gen != v->gen) {	/* begun under another pipeline */
 		s->scan_gen = 0;
 		return;
 	}
 	s->scan_gen = 0;
-	hits = wf_match_hits(s, m->v.pipe, m->dir);
-	if (hits) {
-		m->hits |= hits;
+	more = wf_match_hits(s, v->pipe, dir);
+	if (more) {
+		*hits |= more;
 		wf_count(WF_CNT_PIPE_MESSAGES_MATCHED);
 	}
 }

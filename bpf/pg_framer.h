@@ -201,7 +201,7 @@ static __always_inline long wf_frame_step_body(struct wf_frame_ctx *c)
 		return 0;
 	}
 	if (s->scan_gen && !s->hdr_have)	/* the previous message is complete */
-		wf_match_complete(&c->m, s);
+		wf_match_complete(&c->m.v, c->m.dir, s, &c->m.hits);
 
 	switch (s->state) {
 	case WF_STREAM_TYPED:
@@ -316,17 +316,8 @@ wf_frame_chunk(struct __sk_buff *skb, struct wf_flow *f, __u8 dir, __u32 off, __
 	if (c.messages)
 		wf_count_n(WF_CNT_MESSAGES, c.messages);
 	*hits = c.m.hits;
-	if (st->scan_gen && !st->body_left && !st->hdr_have) {	/* completed by the last bytes */
-		if (v->pipe && st->scan_gen == v->gen) {
-			__u16 more = wf_match_hits(st, v->pipe, dir);
-
-			if (more) {
-				*hits |= more;
-				wf_count(WF_CNT_PIPE_MESSAGES_MATCHED);
-			}
-		}
-		st->scan_gen = 0;
-	}
+	if (!st->body_left && !st->hdr_have)	/* a message completed by the last bytes */
+		wf_match_complete(v, dir, st, hits);
 	if (c.result == WF_FRAME_ALL && c.off < c.end) {
 		/* ran out of iterations: never frame on a guess */
 		if (wf_stream_framing(st->state)) {
