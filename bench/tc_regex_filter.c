@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "command_parse.h"
 #include "packet_builder.h"
 #include "pg_wire_builder.h"
 #include "pipeline_compile.h"
@@ -54,22 +53,18 @@ static unsigned int run(const struct pb_seg *s)
 static void publish(const char *text)
 {
 	struct wf_pipe_compiled pc;
-	struct wf_parse_error perr;
-	struct wf_command cmd;
 	char err[512];
 
 	if (!text) {
 		wf_pipe_unpublish(&pub);
 		return;
 	}
-	if (wf_command_parse(text, strlen(text), &cmd, &perr) ||
-	    wf_pipeline_compile(&cmd, &pc, err, sizeof(err)) ||
+	if (wf_pipeline_compile_text(text, strlen(text), &pc, err, sizeof(err)) ||
 	    wf_pipe_publish(&pub, &pc, err, sizeof(err))) {
-		fprintf(stderr, "cannot publish %s\n", text);
+		fprintf(stderr, "cannot publish %s: %s\n", text, err);
 		exit(1);
 	}
 	wf_pipe_compiled_free(&pc);
-	wf_command_free(&cmd);
 }
 
 /* Mean ns of RUNS single runs, each new bytes on one established flow. */

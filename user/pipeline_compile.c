@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command_parse.h"
 #include "regex.h"
 
 #define DFA_MAX_STATES	65535u	/* a state is a __u16 in the pool and in struct wf_pipe_dfa */
@@ -540,4 +541,22 @@ int wf_pipe_compiled_describe(const struct wf_pipe_compiled *pc, char *buf, size
 	ADD("%s, %u of %u pool cells", p->ndfas ? ")" : "", pc->pool_used, WF_DFA_POOL_CELLS);
 #undef ADD
 	return (int)n;
+}
+
+int wf_pipeline_compile_text(const char *src, size_t len, struct wf_pipe_compiled *out, char *err,
+			     size_t errsz)
+{
+	struct wf_parse_error perr;
+	struct wf_command cmd;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (wf_command_parse(src, len, &cmd, &perr)) {
+		if (err && errsz)
+			snprintf(err, errsz, "%s", perr.msg);
+		return -EBADMSG;
+	}
+	rc = wf_pipeline_compile(&cmd, out, err, errsz);
+	wf_command_free(&cmd);
+	return rc;
 }

@@ -56,6 +56,15 @@ int wf_pipeline_compile(const struct wf_command *cmd, struct wf_pipe_compiled *o
 
 void wf_pipe_compiled_free(struct wf_pipe_compiled *pc);
 
+/*
+ * Command text (Python source, as the FIFO carries it) -> compiled pipeline:
+ * wf_command_parse() then wf_pipeline_compile().  *out as for
+ * wf_pipeline_compile().  0; -EBADMSG: the parser refused it (err holds its
+ * message); otherwise wf_pipeline_compile()'s result.
+ */
+int wf_pipeline_compile_text(const char *src, size_t len, struct wf_pipe_compiled *out, char *err,
+			     size_t errsz);
+
 struct wf_dfa;
 
 /*

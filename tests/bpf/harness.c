@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "command_parse.h"
 #include "pipeline_compile.h"
 #include "wirefault.skel.h"
 
@@ -253,8 +252,6 @@ int h_run_out(struct wf_harness *h, const uint8_t *frame, size_t len, uint8_t *o
 
 int h_pipeline_try(struct wf_harness *h, const char *cmd, size_t len, char *err, size_t errsz)
 {
-	struct wf_parse_error perr;
-	struct wf_command c;
 	struct wf_pipe_compiled pc;
 	int rc;
 
@@ -268,16 +265,10 @@ int h_pipeline_try(struct wf_harness *h, const char *cmd, size_t len, char *err,
 		}
 		h->pub_ready = true;
 	}
-	rc = wf_command_parse(cmd, len, &c, &perr);
-	if (rc) {
-		snprintf(err, errsz, "parse: %s", perr.msg);
-		return rc;
-	}
-	rc = wf_pipeline_compile(&c, &pc, err, errsz);
+	rc = wf_pipeline_compile_text(cmd, len, &pc, err, errsz);
 	if (!rc)
 		rc = wf_pipe_publish(&h->pub, &pc, err, errsz);
 	wf_pipe_compiled_free(&pc);
-	wf_command_free(&c);
 	return rc;
 }
 

@@ -46,29 +46,12 @@ static struct wf_test_responses responses;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* Parses Python source src (as the FIFO carries it) and compiles it. */
-static int compile_src_len(const char *src, size_t len, struct wf_pipe_compiled *pc, char *err,
-			   size_t errsz)
-{
-	struct wf_parse_error perr;
-	struct wf_command cmd;
-	int rc;
-
-	memset(pc, 0, sizeof(*pc));
-	if (wf_command_parse(src, len, &cmd, &perr)) {
-		snprintf(err, errsz, "%s", perr.msg);
-		return -EBADMSG;	/* the parser's refusal */
-	}
-	rc = wf_pipeline_compile(&cmd, pc, err, errsz);
-	wf_command_free(&cmd);
-	return rc;
-}
 
 /* Compiled, or the test fails with the reason. */
 static void compile_ok(const char *src, struct wf_pipe_compiled *pc)
 {
 	char err[512];
-	int rc = compile_src_len(src, strlen(src), pc, err, sizeof(err));
+	int rc = wf_pipeline_compile_text(src, strlen(src), pc, err, sizeof(err));
 
 	if (rc)
 		fail_msg("%s: refused (%d): %s", src, rc, err);
@@ -81,7 +64,7 @@ static void compile_err(const char *src, const char *msg)
 {
 	struct wf_pipe_compiled pc;
 	char err[512];
-	int rc = compile_src_len(src, strlen(src), &pc, err, sizeof(err));
+	int rc = wf_pipeline_compile_text(src, strlen(src), &pc, err, sizeof(err));
 
 	if (rc != -EINVAL)
 		fail_msg("%.200s: rc %d (%s), wanted the compiler's refusal: %s", src, rc,
@@ -641,7 +624,7 @@ static void test_refused_rows(void **state)
 
 		if (!unchanged && !fails_later)
 			continue;
-		rc = compile_src_len(r->slug, r->slug_len, &pc, err, sizeof(err));
+		rc = wf_pipeline_compile_text(r->slug, r->slug_len, &pc, err, sizeof(err));
 		if (rc == 0)
 			fail_msg("responses.tsv:%d (%s): compiled", r->line, r->label);
 		assert_true(rc == -EBADMSG || rc == -EINVAL);
@@ -1054,7 +1037,7 @@ static void test_regex_errors(void **state)
 	for (int i = 0; i < 5000; i++)
 		strbuf_addc(&sb, (char)('a' + i % 26));
 	strbuf_adds(&sb, "\").kill()");
-	assert_int_equal(compile_src_len(sb.buf, sb.len, &pc, err, sizeof(err)), -EINVAL);
+	assert_int_equal(wf_pipeline_compile_text(sb.buf, sb.len, &pc, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "regex too large for the in-kernel matcher"));
 	strbuf_free(&sb);
 
