@@ -12,7 +12,9 @@
 
 #include "wf_config.h"
 #include "wf_counters.h"
+#include "wf_event.h"
 #include "wf_flow.h"
+#include "wf_hold.h"
 #include "wf_pipeline.h"
 #include "wf_record.h"
 
@@ -66,6 +68,24 @@ struct {
 	__type(key, __u32);
 	__type(value, struct wf_pipe_current);
 } pipe_current SEC(".maps");
+
+/*
+ * Held chunks (include/wf_hold.h).  Mappable: the loader and the program
+ * hand slots to each other with compare-and-swap on their state word.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_HOLD_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct wf_hold);
+} holds SEC(".maps");
+
+/* What the loader must do (include/wf_event.h); each event wakes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WF_EVENT_RING_SIZE);
+} events SEC(".maps");
 
 /* Recorder pieces (struct wf_record + payload).  The loader may resize it
  * before load (a power of two, multiple of the page size). */

@@ -9,6 +9,10 @@
  * cloned from it, acknowledging the chunk as the proxy's socket would have
  * (so the sender never retransmits it).  The connection is marked killed.
  *
+ * reset(): the same with RSTs, as a proxy that closes both sockets with
+ * SO_LINGER {1, 0} (what fluent.py's reset() means to do): each peer reads
+ * ECONNRESET, the server logs "Connection reset by peer".
+ *
  * Killed connections: the peers answer our FINs and later close their own
  * sockets.  Every later packet is dropped; one carrying data or a FIN is
  * answered with a RST to its sender, as a closed socket answers, so that no
@@ -23,36 +27,43 @@
 #include "recorder.h"
 #include "tcp_inject.h"
 
-static __always_inline void wf_flow_mark_killed(const struct wf_config *cfg, struct wf_flow *f,
+static __noinline void wf_flow_mark_killed(const struct wf_config *cfg, struct wf_flow *f,
 						const struct wf_flow_key *key)
 {
 	__sync_fetch_and_or(&f->flags, WF_FLOW_KILLED);
 	wf_record_close(cfg, f, key);
 }
 
-/* kill() of the chunk in hand: returns the tcx verdict for the packet. */
-/* Not inlined, like wf_killed_flow_packet(): the control segment's headers
- * get a stack frame of their own. */
-static __noinline int wf_kill_chunk(struct __sk_buff *skb, const struct wf_config *cfg,
-					 struct wf_flow *f, const struct wf_pkt *p,
-					 const struct wf_chunk *ch)
+/*
+ * kill() (WF_TCP_FIN) or reset() (WF_TCP_RST) of the segment in hand, whose
+ * first undelivered byte is `seq`: returns the tcx verdict for the packet.
+ * Not inlined, like wf_killed_flow_packet(): the control segment's headers
+ * get a stack frame of their own.
+ */
+static __noinline int wf_close_both(struct __sk_buff *skb, struct wf_flow *f,
+				    const struct wf_pkt *p, __u32 seq, __u32 flag)
 {
 	struct wf_tcp_ctl *ctl = wf_tcp_ctl_scratch();
-	__u32 fin = p->tcp_flags & WF_TCP_FIN ? 1 : 0;
+	__u32 fin = p->tcp_flags & WF_TCP_FIN ? 1 : 0, zero = 0;
+	const struct wf_config *cfg = bpf_map_lookup_elem(&config, &zero);
 
-	wf_count(WF_CNT_VERDICT_KILL);
-	wf_flow_mark_killed(cfg, f, &p->key);
+	wf_count(flag == WF_TCP_RST ? WF_CNT_VERDICT_RESET : WF_CNT_VERDICT_KILL);
+	if (cfg)
+		wf_flow_mark_killed(cfg, f, &p->key);
+	else
+		__sync_fetch_and_or(&f->flags, WF_FLOW_KILLED);
 	if (!ctl || wf_tcp_ctl_load(skb, p, ctl) || wf_tcp_ctl_trim(skb, ctl) ||
-	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | WF_TCP_FIN | WF_TCP_ACK, p->ack_seq,
+	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | flag | WF_TCP_ACK, p->ack_seq,
 			     p->seq + p->payload_len + fin) ||
 	    wf_tcp_ctl_send_back(skb) ||
-	    wf_tcp_ctl_write(skb, ctl, WF_TCP_FIN | WF_TCP_ACK, ch->seq, p->ack_seq)) {
-		/* Cannot build the FINs: the chunk is at least not delivered,
-		 * and the killed connection is answered with RSTs from now on. */
+	    wf_tcp_ctl_write(skb, ctl, flag | WF_TCP_ACK, seq, p->ack_seq)) {
+		/* Cannot build the control segments: the chunk is at least
+		 * not delivered, and the killed connection is answered with
+		 * RSTs from now on. */
 		wf_count(WF_CNT_INJECT_FAILED);
 		return TCX_DROP;
 	}
-	return TCX_NEXT;	/* the segment, now the FIN to its receiver */
+	return TCX_NEXT;	/* the segment, now the FIN/RST to its receiver */
 }
 
 /* A packet of a killed connection (not one of ours): the tcx verdict. */

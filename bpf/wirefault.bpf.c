@@ -6,8 +6,10 @@
  * on lo, where it sees every packet of both directions exactly once.
  *
  * Each data segment's new bytes are one chunk for the pipeline of the
- * current command (pipeline.h); a kill() verdict turns the segment into
- * FINs (verdict.h).  Everything the program does not act on, and every
+ * current command (pipeline.h); kill() and reset() turn the segment into
+ * FINs or RSTs to both peers (verdict.h), cancel() and connect_delay() hold
+ * it for the loader to release (hold.h), killall() kills everything until
+ * the next command (killall.h).  Everything the program does not act on, and every
  * internal failure, returns TCX_NEXT (run the next program, then deliver):
  * fail open.  Each outcome is counted (include/wf_counters.h).
  *
@@ -21,7 +23,9 @@
  *   field_match.h onX(field="regex") conditions over message bodies
  *   dfa.h         regex DFAs over bytes
  *   pipeline.h    the current pipeline, evaluated per chunk
- *   verdict.h     kill(), killed connections
+ *   verdict.h     kill(), reset(), killed connections
+ *   hold.h        cancel(), connect_delay(): held chunks
+ *   killall.h     killall()
  *   tcp_inject.h  FIN/RST segments built from the packet in hand
  *   recorder.h    ring-buffer records
  */
@@ -31,6 +35,8 @@
 
 #include "counters.h"
 #include "flow_table.h"
+#include "hold.h"
+#include "killall.h"
 #include "maps.h"
 #include "packet.h"
 #include "pg_framer.h"
@@ -40,6 +46,8 @@
 #include "verdict.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+#define SOL_TCP 6	/* a macro, so not in vmlinux.h */
 
 /* FIN from both sides or any RST ends the connection for the recorder. */
 static __always_inline void
@@ -58,6 +66,23 @@ wf_handle_close(const struct wf_config *cfg, struct wf_flow *f, struct wf_pkt *p
 	    (now & (WF_FLOW_FIN_FRONTEND | WF_FLOW_FIN_BACKEND)) ==
 		    (WF_FLOW_FIN_FRONTEND | WF_FLOW_FIN_BACKEND))
 		wf_record_close(cfg, f, &p->key);
+}
+
+/*
+ * Where a FIN toward the packet's receiver goes when the packet brings no
+ * new byte (a bare ACK, a FIN, a retransmission): after everything its
+ * sender has sent so far.  The end of the packet alone is not enough: a
+ * retransmitted segment that was not the sender's last ends before bytes
+ * the receiver already has, and a FIN there is an old duplicate to it.
+ */
+static __always_inline __u32 wf_sent_end(const struct wf_flow *f, const struct wf_pkt *p)
+{
+	const struct wf_stream *s = &f->dir[p->dir & 1];
+	__u32 end = p->seq + p->payload_len;
+
+	if ((s->flags & WF_STREAM_F_SEQ_KNOWN) && (__s32)(s->next_seq - end) > 0)
+		end = s->next_seq;
+	return end;
 }
 
 /*
@@ -83,11 +108,21 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 	case WF_PIPE_A_ALLOW:
 		return TCX_NEXT;
 	case WF_PIPE_A_KILL:
-		return wf_kill_chunk(skb, cfg, f, p, ch);
+		return wf_close_both(skb, f, p, ch->seq, WF_TCP_FIN);
+	case WF_PIPE_A_RESET:
+		return wf_close_both(skb, f, p, ch->seq, WF_TCP_RST);
+	case WF_PIPE_A_KILLALL:
+		wf_killall_fire(&ch->v, &p->key);
+		wf_count(WF_CNT_KILLALL_KILLS);
+		return wf_close_both(skb, f, p, ch->seq, WF_TCP_FIN);
+	case WF_PIPE_A_CONNECT_DELAY:
+		if (!ch->initial)	/* fluent.py delays the initial chunk only */
+			return TCX_NEXT;
+		/* fall through */
+	case WF_PIPE_A_CANCEL:
+		return wf_hold_chunk(skb, f, p, ch);
 	default:
-		/* reset, cancel, killall, connect_delay: the loader refuses
-		 * them until their kernel side exists; should one be here,
-		 * the chunk passes (fail open). */
+		/* an action this program does not know: the chunk passes */
 		wf_count(WF_CNT_PIPE_UNSUPPORTED_ACTION);
 		return TCX_NEXT;
 	}
@@ -99,8 +134,9 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	struct wf_config *cfg;
 	struct wf_pkt *pkt;
 	struct wf_flow *f;
-	__u32 zero = 0;
+	__u32 zero = 0, seq;
 	int verdict;
+	bool data;
 
 	if (skb->mark == WF_OWN_MARK) {
 		wf_count(WF_CNT_OWN_PACKETS);
@@ -134,11 +170,23 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	if ((f->flags & WF_FLOW_KILLED) && !(pkt->tcp_flags & WF_TCP_SYN))
 		return wf_killed_flow_packet(skb, pkt);
 
-	verdict = TCX_NEXT;
 	/* An RST's payload (a diagnostic, if any) is never delivered. */
-	if (pkt->payload_len && !(pkt->tcp_flags & WF_TCP_RST)) {
-		wf_pipe_current_view(&ch.v);
+	data = pkt->payload_len && !(pkt->tcp_flags & WF_TCP_RST);
+	if (f->hold_slot[pkt->dir & 1] && (data || (pkt->tcp_flags & WF_TCP_FIN)) &&
+	    wf_hold_continues(skb, f, pkt, &verdict))
+		return verdict;
+
+	verdict = TCX_NEXT;
+	wf_pipe_current_view(&ch.v);
+	if (data)
 		wf_stream_data(skb, cfg, f, pkt, &ch);
+	if (wf_killall_in_force(&ch.v) && wf_killall_takes(pkt)) {
+		seq = ch.len ? ch.seq : wf_sent_end(f, pkt);
+		wf_count(WF_CNT_KILLALL_KILLS);
+		return wf_close_both(skb, f, pkt, seq, WF_TCP_FIN);
+	}
+	/* Never act on a SYN: data on it (TCP Fast Open) passes. */
+	if (data && !(pkt->tcp_flags & WF_TCP_SYN)) {
 		verdict = wf_act(skb, cfg, f, pkt, &ch, wf_pipe_eval(skb, f, &ch));
 		if (f->flags & WF_FLOW_KILLED)
 			return verdict;	/* our FINs replace the packet's own */
@@ -155,4 +203,33 @@ int wf_tc_ingress(struct __sk_buff *skb)
 
 	wf_count(verdict == TCX_DROP ? WF_CNT_VERDICT_DROP : WF_CNT_VERDICT_PASS);
 	return verdict;
+}
+
+/*
+ * sock_ops, on the cgroup the loader attaches it to: connections of the
+ * port get TCP_BPF_RTO_MIN = rto_min_us once established, so that segments
+ * cut away during a hold (the bytes behind a held chunk) are retransmitted
+ * after ~20 ms instead of the usual 200 ms or more (DESIGN.md §7).
+ */
+SEC("sockops")
+int wf_sockops(struct bpf_sock_ops *skops)
+{
+	struct wf_config *cfg;
+	__u32 zero = 0;
+	int rto;
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || !cfg->port || !cfg->rto_min_us)
+		return 1;
+	if (skops->local_port != cfg->port && bpf_ntohl(skops->remote_port) != cfg->port)
+		return 1;
+	rto = (int)cfg->rto_min_us;
+	if (bpf_setsockopt(skops, SOL_TCP, TCP_BPF_RTO_MIN, &rto, sizeof(rto)))
+		wf_count(WF_CNT_ERRORS);
+	else
+		wf_count(WF_CNT_RTO_LOWERED);
+	return 1;
 }

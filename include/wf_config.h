@@ -18,7 +18,9 @@ struct wf_config {
 	__u16 pad;
 	__u32 flags;		/* enum wf_config_flags */
 	__u32 loader_pid;	/* for `wirefault status` and bpftool readers */
-	__u32 pad2;
+	__u32 rto_min_us;	/* sock_ops: TCP_BPF_RTO_MIN for connections of the
+				 * port, so that segments dropped during a hold come
+				 * back fast (DESIGN.md §7); 0 = leave RTOs alone */
 };
 
 /* skb->mark of packets wirefault injects; the program lets them through. */

@@ -46,9 +46,25 @@
 	X(PIPE_SPLIT_DECIDED,	"field conditions decided on a later segment of their message") \
 	X(PIPE_UNSUPPORTED_ACTION, "chunks whose action this kernel program does not apply (allowed)") \
 	X(VERDICT_KILL,		"chunks killed: not delivered, FIN to both peers") \
+	X(VERDICT_RESET,	"chunks reset: not delivered, RST to both peers") \
+	X(VERDICT_HOLD,		"chunks held (cancel, connect_delay) until the loader releases them") \
+	X(HOLD_NO_SLOT,		"chunks that should have been held but every hold slot was busy (passed)") \
+	X(HOLD_HEADERS_ONLY,	"held frames too big to copy (released by ICMP instead)") \
+	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
+	X(KILLALL_KILLS,	"connections killed because killall() was in force") \
+	X(RTO_LOWERED,		"connections of the port whose minimum RTO sock_ops lowered") \
+	X(EVENTS_LOST,		"events for the loader lost (event ring full)") \
 	X(KILLED_FLOW_DROPS,	"packets of killed connections dropped")	\
 	X(KILLED_FLOW_RESETS,	"RSTs answering data or FINs of killed connections") \
 	X(INJECT_FAILED,	"control segments that could not be built or sent") \
+	/* counted by the loader */					\
+	X(CANCEL_SIGNALS,	"SIGINTs sent by cancel()")			\
+	X(CANCEL_SIGNAL_FAILED,	"cancel() pids that could not be signalled (chunk delivered at once)") \
+	X(HOLDS_RELEASED,	"held chunks released by re-injecting their copy") \
+	X(HOLDS_RELEASED_ICMP,	"held chunks released by an ICMP burst (too big to copy)") \
+	X(HOLD_RELEASE_FAILED,	"held chunks whose release failed (the sender retransmits them)") \
+	X(KILLALL_SWEEPS,	"killall() sweeps of idle connections")	\
+	X(KILLALL_PROBES,	"probes sent to idle connections by killall() sweeps") \
 	X(ERRORS,		"internal errors (helper failures): the packet was passed") \
 	X(VERDICT_PASS,		"packets passed (TCX_NEXT)")			\
 	X(VERDICT_DROP,		"packets dropped (TCX_DROP)")

@@ -136,6 +136,15 @@ struct wf_flow {
 				 * connection, shared by every after() and kept across
 				 * pipelines (fluent.py's flow._after_count) */
 	struct wf_stream dir[WF_DIR__COUNT];
+	/*
+	 * A held chunk per direction (include/wf_hold.h): slot + 1 in the
+	 * holds map (0: none) and the slot's generation at hold time.  While
+	 * the slot still has that generation and is not free, every data
+	 * segment of the direction is cut down to its ACK.
+	 */
+	__u32 hold_gen[WF_DIR__COUNT];
+	__u8 hold_slot[WF_DIR__COUNT];
+	__u8 pad[6];
 };
 
 /* Entries of the LRU flow table; old connections fall out first. */

@@ -149,6 +149,13 @@ struct wf_dfa_pool {
 
 struct wf_pipe_current {
 	__u32 word;		/* generation << 1 | slot; 0 = no pipeline */
+	/*
+	 * killall(): the generation of the pipeline whose killall() fired.
+	 * While it equals the current generation, every chunk of every
+	 * connection is killed (fluent.py replaces its pipeline with kill());
+	 * the next command publishes a new generation and so ends it.
+	 */
+	__u32 killall_gen;
 };
 
 static inline __u32 wf_pipe_word(__u32 generation, __u32 slot)

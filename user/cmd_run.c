@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "cli.h"
 #include "command_exec.h"
 #include "pipeline_publish.h"
@@ -27,6 +28,7 @@
 #include "leftovers.h"
 #include "loader.h"
 #include "log.h"
+#include "mono_clock.h"
 #include "privileges.h"
 #include "recorder.h"
 #include "ring_reader.h"
@@ -46,7 +48,12 @@ struct run_opts {
 	bool inherit_fifo;	/* a dead loader created our FIFO: remove it on exit */
 };
 
-enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE };
+enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE,
+       OPT_CGROUP, OPT_RTO_MIN };
+
+/* Minimum RTO of the port's connections: retransmissions of bytes cut away
+ * behind a held chunk after ~20 ms (DESIGN.md §7; the kernel takes 8000..200000). */
+#define RTO_MIN_US_DEFAULT 10000
 
 static const struct argp_option run_options[] = {
 	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required)", 0 },
@@ -57,6 +64,8 @@ static const struct argp_option run_options[] = {
 	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },
 	{ "answer-timeout", OPT_ANSWER_TIMEOUT, "MS", 0, "drop an answer nobody reads within MS (default 10000)", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write PATH once attached and listening (for scripts)", 0 },
+	{ "cgroup", OPT_CGROUP, "DIR", 0, "cgroup v2 directory for the sock_ops program (default: wirefault's own cgroup)", 0 },
+	{ "rto-min-us", OPT_RTO_MIN, "US", 0, "minimum TCP RTO set on the port's connections, 8000..200000, 0 = leave alone (default 10000)", 0 },
 	{ "verbose", 'v', NULL, 0, "more output (-vv: libbpf and verifier logs)", 0 },
 	{ 0 },
 };
@@ -100,6 +109,14 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_READY_FILE:
 		o->ready_file = arg;
 		break;
+	case OPT_CGROUP:
+		o->ld.cgroup = arg;
+		break;
+	case OPT_RTO_MIN:
+		if (wf_parse_uint(arg, 0, 200000, &v) || (v && v < 8000))
+			argp_error(state, "invalid --rto-min-us '%s': expected 0 or 8000..200000", arg);
+		o->ld.rto_min_us = (unsigned int)v;
+		break;
 	case 'v':
 		o->verbosity++;
 		break;
@@ -121,7 +138,8 @@ static const struct argp run_argp = {
 	"Attach to the traffic of a PostgreSQL port and serve fault-injection commands.\n"
 	"\n"
 	"Runs in the foreground until SIGINT or SIGTERM, then detaches and removes everything it "
-	"created. Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN; CAP_SYS_ADMIN to mount bpffs).\n"
+	"created. Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_DAC_OVERRIDE, CAP_NET_RAW, "
+	"CAP_KILL; CAP_SYS_ADMIN to mount bpffs).\n"
 	"\n"
 	"USAGE: wirefault run --port PORT [--fifo PATH] [--iface IF]...\n"
 	"\n"
@@ -166,6 +184,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	int pipelines_fd, pool_fd, current_fd;
 	struct wf_pipe_publisher pub;
 	struct wf_fifo_server fifo;
+	struct wf_actions *actions;
 	long long next_drain = 0;
 	int err;
 
@@ -184,10 +203,24 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		wf_pipe_publisher_fini(&pub);
 		return err;
 	}
+	actions = wf_actions_new(&(struct wf_actions_opts){
+		.events_fd = wf_loader_events_fd(ld),
+		.holds_fd = wf_loader_holds_fd(ld),
+		.counters_fd = exec.counters_fd,
+		.port = o->ld.port,
+		.probe_ifindex = ld->ifindexes[0],
+	});
+	if (!actions) {
+		err = -errno;
+		wf_ring_reader_free(exec.rr);
+		wf_pipe_publisher_fini(&pub);
+		return err;
+	}
 	err = wf_fifo_server_open(&fifo, o->fifo, (int)o->answer_timeout_ms, wf_command_exec, &exec);
 	if (err) {
 		wf_err("failed to open FIFO %s: %s%s", o->fifo, strerror(-err),
 		       err == -EEXIST ? " (the path exists and is not a FIFO)" : "");
+		wf_actions_free(actions);
 		wf_ring_reader_free(exec.rr);
 		wf_pipe_publisher_fini(&pub);
 		return err;
@@ -211,16 +244,20 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
 
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = wf_ring_reader_fd(exec.rr), .events = POLLIN },
+			{ .fd = wf_actions_fd(actions), .events = POLLIN },
 		};
 		int timeout = (int)(next_drain - wf_now_ms());
+		int hold_timeout = wf_actions_timeout_ms(actions);
 
 		if (timeout < 0)
 			timeout = 0;
-		wf_fifo_server_prepare(&fifo, &pfd[2], &timeout);
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+		if (hold_timeout >= 0 && hold_timeout < timeout)
+			timeout = hold_timeout;
+		wf_fifo_server_prepare(&fifo, &pfd[3], &timeout);
+		if (poll(pfd, 4, timeout) < 0 && errno != EINTR) {
 			err = -errno;
 			wf_err("poll failed: %s", strerror(-err));
 			break;
@@ -233,12 +270,15 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 			err = 0;
 			break;
 		}
+		/* events first: a held chunk's release is the most urgent */
+		wf_actions_service(actions);
 		if ((pfd[1].revents & POLLIN) || wf_now_ms() >= next_drain) {
 			wf_ring_reader_drain(exec.rr);
 			next_drain = wf_now_ms() + RING_DRAIN_INTERVAL_MS;
 		}
-		wf_fifo_server_service(&fifo, pfd[2].revents);
+		wf_fifo_server_service(&fifo, pfd[3].revents);
 	}
+	wf_actions_free(actions);	/* held chunks are delivered before we detach */
 	wf_ring_reader_drain(exec.rr);
 	if (o->ready_file)
 		unlink(o->ready_file);
@@ -254,7 +294,7 @@ int wf_cmd_run(int argc, char **argv)
 		.fifo = WF_FIFO_DEFAULT,
 		.max_rows = WF_RECORDER_DEFAULT_MAX_ROWS,
 		.answer_timeout_ms = WF_FIFO_ANSWER_TIMEOUT_MS_DEFAULT,
-		.ld = { .record = true },
+		.ld = { .record = true, .rto_min_us = RTO_MIN_US_DEFAULT },
 		.lock_fd = -1,
 	};
 	struct wf_instance_info holder;

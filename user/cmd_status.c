@@ -8,18 +8,22 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "flow_key.h"
 #include "instance_lock.h"
 #include "leftovers.h"
 #include "loader.h"
 #include "log.h"
+#include "mono_clock.h"
 #include "pipeline_compile.h"
 #include "wf_config.h"
 #include "wf_flow.h"
+#include "wf_hold.h"
 
 static const struct argp status_argp = {
 	NULL, NULL, NULL,
@@ -84,11 +88,45 @@ static void print_pipeline(void)
 		       "loader's log)\n", pc.pipe.generation, slot,
 		       pc.pipe.action < sizeof(actions) / sizeof(actions[0]) ? actions[pc.pipe.action] : "?",
 		       desc);
+		if (cur.killall_gen == pc.pipe.generation)
+			printf("killall: in force: every chunk of every connection is killed until the next "
+			       "command\n");
 	}
 	if (cur_fd >= 0)
 		close(cur_fd);
 	if (pipes_fd >= 0)
 		close(pipes_fd);
+}
+
+/* Chunks held right now (cancel, connect_delay): pinned holds map. */
+static void print_holds(void)
+{
+	int fd = bpf_obj_get(WF_PIN_DIR "/holds");
+	struct wf_hold *h = malloc(sizeof(*h));
+	uint64_t now = wf_now_ns();
+	unsigned int n = 0;
+
+	if (fd < 0 || !h) {
+		printf("holds: unavailable (%s)\n", strerror(fd < 0 ? errno : ENOMEM));
+		goto out;
+	}
+	for (__u32 i = 0; i < WF_HOLD_SLOTS; i++) {
+		char conn[WF_FLOW_KEY_TEXT_MAX];
+
+		if (bpf_map_lookup_elem(fd, &i, h) || h->state == WF_HOLD_FREE)
+			continue;
+		wf_flow_key_format(&h->key, conn, sizeof(conn));
+		printf("%s  %s %s, %u bytes %s, held %.0f ms\n", n++ ? "      " : "holds:",
+		       h->action == WF_PIPE_A_CANCEL ? "cancel" : "connect_delay", conn, h->len,
+		       h->dir == WF_DIR_FRONTEND ? "client->server" : "server->client",
+		       (double)(now - h->held_ns) / 1e6);
+	}
+	if (!n)
+		printf("holds: none\n");
+out:
+	free(h);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void print_counters(void)
@@ -132,6 +170,7 @@ int wf_cmd_status(int argc, char **argv)
 	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
 	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
 	print_pipeline();
+	print_holds();
 	printf("attachments:\n");
 	links = wf_links_foreach(print_link, stdout);
 	if (links < 0)

@@ -44,18 +44,11 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	if (wf_pipeline_compile(cmd, &pc, err, sizeof(err))) {
 		wf_info("refused: %s", err);
 		answer = answer_text(err, answer_len);
-	} else if (cmd->action.kind != WF_ACTION_ALLOW && cmd->action.kind != WF_ACTION_KILL) {
-		/* the kernel side of these arrives with the actions issue */
-		snprintf(err, sizeof(err),
-			 "not supported yet: %s() is not applied by this version of wirefault "
-			 "(allow() and kill() are); the previous pipeline stays active",
-			 wf_action_name(cmd->action.kind));
-		wf_info("refused: %s", err);
-		answer = answer_text(err, answer_len);
 	} else if (!x->pub) {
 		answer = answer_text("no kernel pipeline to publish to", answer_len);
 	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0) {
 		wf_pipe_unpublish(x->pub);	/* no pipeline: everything is allowed */
+		wf_info("active pipeline: none (conn.allow()): every chunk is allowed");
 		answer = answer_text("", answer_len);
 	} else if (wf_pipe_publish(x->pub, &pc, err, sizeof(err))) {
 		wf_err("%s", err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "copy_text.h"
+#include "mono_clock.h"
 #include "fifo_server.h"
 
 static void on_alarm(int sig)

@@ -11,17 +11,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mono_clock.h"
 
 /* How often to retry opening the write end while the client has not opened its read end yet. */
 #define ANSWER_RETRY_MS 5
-
-long long wf_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int start_reading(struct wf_fifo_server *srv)
 {

@@ -57,6 +57,4 @@ void wf_fifo_server_service(struct wf_fifo_server *srv, short revents);
 
 void wf_fifo_server_close(struct wf_fifo_server *srv);
 
-long long wf_now_ms(void);
-
 #endif /* WF_FIFO_SERVER_H */

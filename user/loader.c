@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "leftovers.h"
 #include "log.h"
 #include "wf_config.h"
@@ -41,7 +43,7 @@ static const char *privilege_hint(int err)
 static struct bpf_map *pinned_map(struct wirefault_bpf *skel, int i)
 {
 	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters,
-				   skel->maps.pipelines, skel->maps.pipe_current };
+				   skel->maps.pipelines, skel->maps.pipe_current, skel->maps.holds };
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }
@@ -98,6 +100,45 @@ static int attach_tcx(struct wf_loader *ld, const char *ifname)
 	return 0;
 }
 
+/*
+ * sock_ops lowers the minimum RTO of the port's connections (a safety net
+ * for holds: bytes cut away behind a held chunk come back by retransmission).
+ */
+static int attach_sockops(struct wf_loader *ld, const struct wf_loader_opts *opts)
+{
+	int cg_fd, fd, err;
+
+	if (opts->cgroup) {
+		if ((size_t)snprintf(ld->cgroup, sizeof(ld->cgroup), "%s", opts->cgroup) >= sizeof(ld->cgroup))
+			return -ENAMETOOLONG;
+	} else {
+		err = wf_cgroup_own_dir(ld->cgroup, sizeof(ld->cgroup));
+		if (err) {
+			wf_err("cannot find this process's cgroup v2 (for the sock_ops program): %s%s",
+			       strerror(-err), err == -ENOENT ? " (is cgroup2 mounted?)" : "");
+			return err;
+		}
+	}
+	cg_fd = open(ld->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		wf_err("cannot open cgroup %s: %s", ld->cgroup, strerror(-err));
+		return err;
+	}
+	fd = bpf_link_create(bpf_program__fd(ld->skel->progs.wf_sockops), cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+	err = fd < 0 ? -errno : 0;
+	close(cg_fd);
+	if (err) {
+		wf_err("failed to attach the sock_ops program to cgroup %s: %s%s", ld->cgroup, strerror(-err),
+		       err == -EPERM ? " (need CAP_NET_ADMIN)" : "");
+		return err;
+	}
+	ld->sockops_link_fd = fd;
+	wf_debug("attached sock_ops link on cgroup %s (minimum RTO %u us for port %u)", ld->cgroup,
+		 opts->rto_min_us, opts->port);
+	return 0;
+}
+
 int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 {
 	struct wf_config cfg = { 0 };
@@ -105,6 +146,7 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 	int ncpus, err;
 
 	memset(ld, 0, sizeof(*ld));
+	ld->sockops_link_fd = -1;
 	ld->skel = wirefault_bpf__open();
 	if (!ld->skel) {
 		err = -errno;
@@ -133,6 +175,7 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 	cfg.port = (__u16)opts->port;
 	cfg.flags = opts->record ? WF_CFG_RECORD : 0;
 	cfg.loader_pid = (__u32)getpid();
+	cfg.rto_min_us = opts->rto_min_us;
 	if (bpf_map_update_elem(bpf_map__fd(ld->skel->maps.config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		wf_err("failed to write the configuration map: %s", strerror(-err));
@@ -140,6 +183,11 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 	}
 	for (int i = 0; i < opts->n_ifaces; i++) {
 		err = attach_tcx(ld, opts->ifaces[i]);
+		if (err)
+			goto fail;
+	}
+	if (opts->rto_min_us) {
+		err = attach_sockops(ld, opts);
 		if (err)
 			goto fail;
 	}
@@ -152,6 +200,9 @@ fail:
 void wf_loader_stop(struct wf_loader *ld)
 {
 	/* Detach first so no packet meets a half-torn-down program, then unpin. */
+	if (ld->sockops_link_fd >= 0)
+		close(ld->sockops_link_fd);
+	ld->sockops_link_fd = -1;
 	for (int i = ld->n_links - 1; i >= 0; i--)
 		close(ld->link_fds[i]);
 	ld->n_links = 0;
@@ -174,6 +225,16 @@ int wf_loader_records_fd(const struct wf_loader *ld)
 int wf_loader_counters_fd(const struct wf_loader *ld)
 {
 	return bpf_map__fd(ld->skel->maps.counters);
+}
+
+int wf_loader_events_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.events);
+}
+
+int wf_loader_holds_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.holds);
 }
 
 void wf_loader_pipeline_fds(const struct wf_loader *ld, int *pipelines_fd, int *pool_fd,

@@ -10,13 +10,7 @@
 
 #include <bpf/bpf.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "mono_clock.h"
 
 int wf_pipe_publisher_init(struct wf_pipe_publisher *pp, int pipelines_fd, int pool_fd,
 			   int current_fd)
@@ -46,7 +40,7 @@ void wf_pipe_publisher_fini(struct wf_pipe_publisher *pp)
 static void wait_slot_retired(struct wf_pipe_publisher *pp, uint32_t slot)
 {
 	uint64_t ready = pp->retired_ns[slot] + (uint64_t)WF_PIPE_SLOT_REUSE_MS * 1000000u;
-	uint64_t now = now_ns();
+	uint64_t now = wf_now_ns();
 
 	if (pp->retired_ns[slot] && now < ready) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(ready - now) };
@@ -61,7 +55,7 @@ static void switch_to(struct wf_pipe_publisher *pp, uint32_t word)
 
 	__atomic_store_n(&pp->current->word, word, __ATOMIC_RELEASE);
 	if (old)
-		pp->retired_ns[old & 1] = now_ns();
+		pp->retired_ns[old & 1] = wf_now_ns();
 }
 
 int wf_pipe_publish(struct wf_pipe_publisher *pp, struct wf_pipe_compiled *pc, char *err,

@@ -25,6 +25,8 @@ static const struct {
 	{ CAP_PERFMON, "CAP_PERFMON", false },		/* pointer arithmetic in the verifier, bpf_loop */
 	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", false },	/* tcx links, packet-rewriting helpers */
 	{ CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE", false },	/* pins in root's bpffs, /run lock */
+	{ CAP_NET_RAW, "CAP_NET_RAW", false },		/* re-inject held segments, killall probes */
+	{ CAP_KILL, "CAP_KILL", false },		/* cancel(pid) of another user's process */
 	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", true },	/* mount bpffs */
 };
 

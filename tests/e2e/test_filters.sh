@@ -248,14 +248,6 @@ assert_eq "$(mitm 'conn.onQuery(query="(").kill()')" "missing ), unterminated su
 expect_lost "matches() still applies" "$(try_q "$W" "SELECT 'neeeedle'")"
 assert_eq "$(try_q "$W" "SELECT '('")" "(" "the refused pattern applies nowhere"
 
-step 'conn.reset() is not supported yet and keeps the previous pipeline'
-ans=$(mitm 'conn.reset()')
-echo "answer: $ans"
-assert_contains "$ans" "not supported yet"
-assert_contains "$ans" "the previous pipeline stays active"
-expect_lost "matches() still applies" "$(try_q "$W" "SELECT 'needle'")"
-assert_eq "$(try_q "$W" "SELECT 'hay'")" "hay"
-
 step 'conn.kill(): the initial chunk (StartupMessage) dies at once, IPv4 and IPv6'
 accept 'conn.kill()'
 fails_with_lost "psql over IPv4 with the initial chunk killed" psql_at $WPORT -c 'SELECT 1'

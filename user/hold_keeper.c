@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "hold_keeper.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "hold_release.h"
+#include "loader_counters.h"
+#include "log.h"
+#include "mono_clock.h"
+#include "wf_hold.h"
+#include "wf_pipeline.h"
+
+struct pending_release {
+	bool active;
+	uint32_t gen;		/* the slot's generation when it was scheduled */
+	uint64_t due_ns;	/* CLOCK_MONOTONIC */
+};
+
+struct wf_hold_keeper {
+	struct wf_hold *slots;	/* the holds map, mmapped */
+	size_t map_len;
+	int counters_fd;
+	struct wf_packet_sender *ps;
+	struct pending_release due[WF_HOLD_SLOTS];
+};
+
+struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, struct wf_packet_sender *ps)
+{
+	struct wf_hold_keeper *k = calloc(1, sizeof(*k));
+	void *m;
+
+	if (!k)
+		return NULL;
+	/* An array map's values are laid out back to back, each rounded up to 8 bytes. */
+	k->map_len = (size_t)WF_HOLD_SLOTS * ((sizeof(struct wf_hold) + 7) & ~(size_t)7);
+	m = mmap(NULL, k->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, holds_fd, 0);
+	if (m == MAP_FAILED) {
+		int err = errno;
+
+		free(k);
+		errno = err;
+		return NULL;
+	}
+	k->slots = m;
+	k->counters_fd = counters_fd;
+	k->ps = ps;
+	return k;
+}
+
+static const char *action_text(uint32_t action)
+{
+	return action == WF_PIPE_A_CANCEL ? "cancel" : action == WF_PIPE_A_CONNECT_DELAY ? "connect_delay" : "hold";
+}
+
+/* Hands the slot's chunk to its receiver and the slot back to the program. */
+static void release(struct wf_hold_keeper *k, uint32_t slot)
+{
+	struct wf_hold *h = &k->slots[slot];
+	uint32_t expected = WF_HOLD_HELD;
+	uint64_t now = wf_now_ns();
+	int method;
+
+	k->due[slot].active = false;
+	if (h->gen != k->due[slot].gen ||
+	    !__atomic_compare_exchange_n(&h->state, &expected, WF_HOLD_RELEASING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;	/* not the hold we scheduled any more */
+	method = wf_hold_release(k->ps, h, now);
+	if (method < 0) {
+		wf_warn("%s: releasing the held chunk failed: %s; its sender will retransmit it",
+			action_text(h->action), strerror(-method));
+		wf_counter_add(k->counters_fd, WF_CNT_HOLD_RELEASE_FAILED, 1);
+	} else {
+		wf_debug("%s: released the held chunk (%u bytes) after %.1f ms by %s", action_text(h->action),
+			 h->len, (double)(now - h->held_ns) / 1e6, wf_release_method_name(method));
+		wf_counter_add(k->counters_fd, method == WF_RELEASE_ICMP ? WF_CNT_HOLDS_RELEASED_ICMP
+									     : WF_CNT_HOLDS_RELEASED, 1);
+	}
+	/* From here on the program lets the direction's segments through. */
+	__atomic_store_n(&h->gen, h->gen + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->state, WF_HOLD_FREE, __ATOMIC_RELEASE);
+}
+
+/* cancel(pid): SIGINT now; false if the signal could not be sent. */
+static bool send_cancel(struct wf_hold_keeper *k, int64_t pid)
+{
+	if (pid <= 0 || pid > INT32_MAX || kill((pid_t)pid, SIGINT) < 0) {
+		int err = pid <= 0 || pid > INT32_MAX ? ESRCH : errno;
+
+		wf_warn("cancel(%lld): cannot send SIGINT: %s; the chunk is delivered now", (long long)pid,
+			strerror(err));
+		wf_counter_add(k->counters_fd, WF_CNT_CANCEL_SIGNAL_FAILED, 1);
+		return false;
+	}
+	wf_info("cancel(%lld): sent SIGINT", (long long)pid);
+	wf_counter_add(k->counters_fd, WF_CNT_CANCEL_SIGNALS, 1);
+	return true;
+}
+
+static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool signal_sent)
+{
+	const struct wf_hold *h = &k->slots[slot];
+	uint64_t hold_ms = 0;
+
+	if (h->action == WF_PIPE_A_CONNECT_DELAY)
+		hold_ms = h->action_arg > 0 ? (uint64_t)h->action_arg : 0;
+	else if (h->action == WF_PIPE_A_CANCEL && signal_sent)
+		hold_ms = WF_CANCEL_HOLD_MS;
+	k->due[slot].active = true;
+	k->due[slot].gen = gen;
+	k->due[slot].due_ns = h->held_ns + hold_ms * 1000000u;
+}
+
+void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev)
+{
+	bool signal_sent = true;
+
+	if (ev->action == WF_PIPE_A_CANCEL)
+		signal_sent = send_cancel(k, ev->action_arg);
+	if (ev->slot >= WF_HOLD_SLOTS) {
+		/* every slot was busy: the program let the chunk through */
+		wf_warn("%s: no free hold slot (%d in use): the chunk was delivered without delay",
+			action_text(ev->action), WF_HOLD_SLOTS);
+		return;
+	}
+	if (__atomic_load_n(&k->slots[ev->slot].state, __ATOMIC_ACQUIRE) != WF_HOLD_HELD ||
+	    k->slots[ev->slot].gen != ev->gen)
+		return;	/* already released (adopted by a sweep) */
+	schedule(k, ev->slot, ev->gen, signal_sent);
+	if (!k->due[ev->slot].due_ns || k->due[ev->slot].due_ns <= wf_now_ns())
+		release(k, ev->slot);
+}
+
+int wf_hold_keeper_timeout_ms(struct wf_hold_keeper *k)
+{
+	uint64_t now = wf_now_ns(), next = UINT64_MAX;
+
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++)
+		if (k->due[i].active && k->due[i].due_ns < next)
+			next = k->due[i].due_ns;
+	if (next == UINT64_MAX)
+		return -1;
+	/* round up: waking early would only mean another wait */
+	return next <= now ? 0 : (int)((next - now + 999999u) / 1000000u);
+}
+
+void wf_hold_keeper_service(struct wf_hold_keeper *k)
+{
+	uint64_t now = wf_now_ns();
+
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
+		struct wf_hold *h = &k->slots[i];
+
+		if (k->due[i].active) {
+			if (k->due[i].due_ns <= now)
+				release(k, i);
+		} else if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == WF_HOLD_HELD &&
+			   now - h->held_ns > 1000000000u) {
+			/* Held for a second with no event seen (the event ring was
+			 * full): release on the pipeline's schedule, no signal. */
+			schedule(k, i, h->gen, false);
+		}
+	}
+}
+
+unsigned int wf_hold_keeper_pending(const struct wf_hold_keeper *k)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++)
+		n += k->due[i].active;
+	return n;
+}
+
+void wf_hold_keeper_free(struct wf_hold_keeper *k)
+{
+	if (!k)
+		return;
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
+		struct wf_hold *h = &k->slots[i];
+
+		if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == WF_HOLD_HELD) {
+			k->due[i].gen = h->gen;
+			release(k, i);
+		}
+	}
+	munmap(k->slots, k->map_len);
+	free(k);
+}
