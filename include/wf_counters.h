@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Outcome counters of the tc program: a per-CPU array indexed by
- * enum wf_counter, summed by `wirefault status`.  The list is written once
+ * Outcome counters of the tc program, and a few the loader keeps (what it
+ * does for the kernel: signals, releases, sweeps): a per-CPU array indexed
+ * by enum wf_counter, summed by `wirefault status`.  The list is written once
  * (X-macro) so that the BPF side, the loader and the docs agree on names.
  */
 #ifndef WF_COUNTERS_H
