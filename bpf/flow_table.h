@@ -12,7 +12,7 @@
  *    fully synchronised entry: its ack field is the client's isn + 1.
  *  - Any other segment with payload and no entry creates an UNSYNCED entry
  *    (a connection older than the loader): recorded, never framed.  Segments
- *    without payload never create entries.
+ *    without payload create entries only while killall() is in force.
  */
 #ifndef WF_BPF_FLOW_TABLE_H
 #define WF_BPF_FLOW_TABLE_H
@@ -161,8 +161,10 @@ static __noinline struct wf_flow *wf_flow_midstream(struct wf_pkt *p)
 
 /* The entry this packet belongs to, after applying its SYN/SYN-ACK; NULL when
  * there is none and the packet does not warrant one. */
+/* any_packet: a packet without payload may create an entry too (killall()
+ * must reach connections older than the loader through their bare ACKs). */
 static __always_inline struct wf_flow *
-wf_flow_track(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p)
+wf_flow_track(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p, bool any_packet)
 {
 	struct wf_flow *f = bpf_map_lookup_elem(&flows, &p->key);
 	__u8 fl = p->tcp_flags;
@@ -176,7 +178,7 @@ wf_flow_track(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt 
 	}
 	if (f)
 		return f;
-	if (!p->payload_len || (fl & (WF_TCP_RST | WF_TCP_SYN)))
+	if ((!p->payload_len && !any_packet) || (fl & (WF_TCP_RST | WF_TCP_SYN)))
 		return NULL;
 	return wf_flow_midstream(p);
 }

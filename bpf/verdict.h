@@ -35,6 +35,25 @@ static __noinline void wf_flow_mark_killed(const struct wf_config *cfg, struct w
 }
 
 /*
+ * Where the control segment back to the packet's sender goes: after every
+ * byte its peer has sent it, which is the packet's ack unless the peer's
+ * data was in flight when the packet left (a NOTICE crossing a Query): then
+ * the peer's direction, which this program saw pass, knows better.  Not
+ * while that direction has a chunk on hold: those bytes are not delivered.
+ */
+static __always_inline __u32 wf_peer_sent_end(const struct wf_flow *f, const struct wf_pkt *p)
+{
+	__u32 peer = (p->dir & 1) ^ 1;
+	const struct wf_stream *s = &f->dir[peer];
+	__u32 end = p->ack_seq;
+
+	if ((s->flags & WF_STREAM_F_SEQ_KNOWN) && !f->hold_slot[peer] &&
+	    (__s32)(s->next_seq - end) > 0)
+		end = s->next_seq;
+	return end;
+}
+
+/*
  * kill() (WF_TCP_FIN) or reset() (WF_TCP_RST) of the segment in hand, whose
  * first undelivered byte is `seq`: returns the tcx verdict for the packet.
  * Not inlined, like wf_killed_flow_packet(): the control segment's headers
@@ -53,7 +72,7 @@ static __noinline int wf_close_both(struct __sk_buff *skb, struct wf_flow *f,
 	else
 		__sync_fetch_and_or(&f->flags, WF_FLOW_KILLED);
 	if (!ctl || wf_tcp_ctl_load(skb, p, ctl) || wf_tcp_ctl_trim(skb, ctl) ||
-	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | flag | WF_TCP_ACK, p->ack_seq,
+	    wf_tcp_ctl_write(skb, ctl, WF_CTL_REVERSE | flag | WF_TCP_ACK, wf_peer_sent_end(f, p),
 			     p->seq + p->payload_len + fin) ||
 	    wf_tcp_ctl_send_back(skb) ||
 	    wf_tcp_ctl_write(skb, ctl, flag | WF_TCP_ACK, seq, p->ack_seq)) {

@@ -136,7 +136,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	struct wf_flow *f;
 	__u32 zero = 0, seq;
 	int verdict;
-	bool data;
+	bool data, killall;
 
 	if (skb->mark == WF_OWN_MARK) {
 		wf_count(WF_CNT_OWN_PACKETS);
@@ -164,7 +164,9 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	}
 	wf_count(WF_CNT_PACKETS);
 
-	f = wf_flow_track(skb, cfg, pkt);
+	wf_pipe_current_view(&ch.v);
+	killall = wf_killall_in_force(&ch.v) && wf_killall_takes(pkt);
+	f = wf_flow_track(skb, cfg, pkt, killall);
 	if (!f)
 		return TCX_NEXT;
 	if ((f->flags & WF_FLOW_KILLED) && !(pkt->tcp_flags & WF_TCP_SYN))
@@ -177,10 +179,9 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		return verdict;
 
 	verdict = TCX_NEXT;
-	wf_pipe_current_view(&ch.v);
 	if (data)
 		wf_stream_data(skb, cfg, f, pkt, &ch);
-	if (wf_killall_in_force(&ch.v) && wf_killall_takes(pkt)) {
+	if (killall) {
 		seq = ch.len ? ch.seq : wf_sent_end(f, pkt);
 		wf_count(WF_CNT_KILLALL_KILLS);
 		return wf_close_both(skb, f, pkt, seq, WF_TCP_FIN);
