@@ -37,7 +37,7 @@
 
 #define WF_HOLD_SLOTS		16	/* holds under way at once; more are passed, counted */
 #define WF_HOLD_FRAME_MAX	65536	/* bytes of frame copied (a power of two) */
-#define WF_HOLD_HEADERS_MAX	128	/* copied when the frame is bigger: enough to quote */
+#define WF_HOLD_HEADERS_MAX	256	/* copied when the frame is bigger: the longest IP + TCP headers */
 
 enum wf_hold_state {
 	WF_HOLD_FREE = 0,
