@@ -10,6 +10,8 @@
  *  - The SYN-ACK gives the server's stream isn + 1, TYPED state.  A SYN-ACK
  *    without an entry (the loader started between SYN and SYN-ACK) creates a
  *    fully synchronised entry: its ack field is the client's isn + 1.
+ *  - In proxy mode (include/wf_vport.h) only connections made through the
+ *    virtual port get an entry; the others are counted and passed.
  *  - Any other segment with payload and no entry creates an UNSYNCED entry
  *    (a connection older than the loader): recorded, never framed.  Segments
  *    without payload create entries only while killall() is in force.
@@ -21,6 +23,7 @@
 #include "maps.h"
 #include "packet.h"
 #include "recorder.h"
+#include "virtual_port.h"
 
 /* Connection ids: unique per load, in order of first sight, first id 1. */
 __u64 wf_last_conn_id = 0;
@@ -105,6 +108,22 @@ wf_flow_syn(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p
 	return f;
 }
 
+/*
+ * A connection wirefault does not follow (proxy mode, made straight to the
+ * port): counted and passed.  An entry left by an earlier, followed
+ * connection on the same 4-tuple is closed and removed.
+ */
+static __noinline struct wf_flow *
+wf_flow_not_followed(const struct wf_config *cfg, struct wf_pkt *p, struct wf_flow *f)
+{
+	if (f) {
+		wf_record_close(cfg, f, &p->key);
+		bpf_map_delete_elem(&flows, &p->key);
+	}
+	wf_count(WF_CNT_VPORT_DIRECT);
+	return NULL;
+}
+
 /* Server SYN-ACK: the server's initial sequence number. */
 static __noinline struct wf_flow *
 wf_flow_synack(struct wf_pkt *p, struct wf_flow *f)
@@ -159,28 +178,38 @@ static __noinline struct wf_flow *wf_flow_midstream(struct wf_pkt *p)
 	return wf_flow_insert(p, init, BPF_NOEXIST);
 }
 
-/* The entry this packet belongs to, after applying its SYN/SYN-ACK; NULL when
- * there is none and the packet does not warrant one. */
-/* any_packet: a packet without payload may create an entry too (killall()
- * must reach connections older than the loader through their bare ACKs). */
+/*
+ * The entry this packet belongs to, after applying its SYN/SYN-ACK; NULL when
+ * there is none and the packet does not warrant one, or when the connection
+ * is not followed (proxy mode: not made through the virtual port; the
+ * virtual-port check is made only where an entry would be created, so a
+ * followed connection pays for it once).
+ * any_packet: a packet without payload may create an entry too (killall()
+ * must reach connections older than the loader through their bare ACKs).
+ */
 static __always_inline struct wf_flow *
 wf_flow_track(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p, bool any_packet)
 {
 	struct wf_flow *f = bpf_map_lookup_elem(&flows, &p->key);
 	__u8 fl = p->tcp_flags;
+	bool synack = false;
 
 	if ((fl & (WF_TCP_SYN | WF_TCP_RST)) == WF_TCP_SYN) {
-		if (!(fl & WF_TCP_ACK) && p->dir == WF_DIR_FRONTEND)
+		if (!(fl & WF_TCP_ACK) && p->dir == WF_DIR_FRONTEND) {
+			if (!wf_vport_follows(cfg, &p->key))
+				return wf_flow_not_followed(cfg, p, f);
 			return wf_flow_syn(skb, cfg, p, f);
-		if ((fl & WF_TCP_ACK) && p->dir == WF_DIR_BACKEND)
-			return wf_flow_synack(p, f);
-		/* simultaneous open or a server SYN: nothing to learn */
+		}
+		synack = (fl & WF_TCP_ACK) && p->dir == WF_DIR_BACKEND;
+		/* otherwise simultaneous open or a server SYN: nothing to learn */
 	}
 	if (f)
-		return f;
-	if ((!p->payload_len && !any_packet) || (fl & (WF_TCP_RST | WF_TCP_SYN)))
-		return NULL;
-	return wf_flow_midstream(p);
+		return synack ? wf_flow_synack(p, f) : f;
+	if (!synack && ((!p->payload_len && !any_packet) || (fl & (WF_TCP_RST | WF_TCP_SYN))))
+		return wf_vport_follows(cfg, &p->key) ? NULL : wf_flow_not_followed(cfg, p, NULL);
+	if (!wf_vport_follows(cfg, &p->key))
+		return wf_flow_not_followed(cfg, p, NULL);
+	return synack ? wf_flow_synack(p, NULL) : wf_flow_midstream(p);
 }
 
 #endif /* WF_BPF_FLOW_TABLE_H */

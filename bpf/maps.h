@@ -17,6 +17,7 @@
 #include "wf_hold.h"
 #include "wf_pipeline.h"
 #include "wf_record.h"
+#include "wf_vport.h"
 
 /* Run-time configuration, written by the loader; all zero = off. */
 struct {
@@ -33,6 +34,25 @@ struct {
 	__type(key, struct wf_flow_key);
 	__type(value, struct wf_flow);
 } flows SEC(".maps");
+
+/*
+ * Connections made through the virtual proxy port (include/wf_vport.h),
+ * keyed like flows; in proxy mode the tc program follows only these.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WF_VCONN_TABLE_SIZE);
+	__type(key, struct wf_flow_key);
+	__type(value, struct wf_vconn);
+} vconns SEC(".maps");
+
+/* The tag of a client socket that connect()ed to the virtual port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct wf_vport_tag);
+} vport_tags SEC(".maps");
 
 /* enum wf_counter -> per-CPU count (userspace sums the CPUs). */
 struct {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * wirefault's tc program: follows every TCP connection to the configured
- * PostgreSQL port, frames the messages of both directions and records the
+ * PostgreSQL port (or, with a virtual proxy port, those made through it), frames the messages of both directions and records the
  * traffic into a ring buffer.  Attached by the loader as a tcx ingress link
  * on lo, where it sees every packet of both directions exactly once.
  *
@@ -27,6 +27,7 @@
  *   hold.h        cancel(), connect_delay(): held chunks
  *   killall.h     killall()
  *   tcp_inject.h  FIN/RST segments built from the packet in hand
+ *   virtual_port.h  --proxy-port: connect/getpeername hooks, which flows are ours
  *   recorder.h    ring-buffer records
  */
 #include "wf_vmlinux.h"
@@ -44,6 +45,7 @@
 #include "recorder.h"
 #include "stream.h"
 #include "verdict.h"
+#include "virtual_port.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -207,30 +209,85 @@ int wf_tc_ingress(struct __sk_buff *skb)
 }
 
 /*
- * sock_ops, on the cgroup the loader attaches it to: connections of the
- * port get TCP_BPF_RTO_MIN = rto_min_us once established, so that segments
- * cut away during a hold (the bytes behind a held chunk) are retransmitted
- * after ~20 ms instead of the usual 200 ms or more (DESIGN.md §7).
+ * sock_ops, on the cgroup the loader attaches it to:
+ *  - a client socket about to send its SYN enters vconns if connect4/6
+ *    tagged it (virtual_port.h), and leaves it when it closes;
+ *  - connections of the port that wirefault follows get TCP_BPF_RTO_MIN =
+ *    rto_min_us once established, so that segments cut away during a hold
+ *    (the bytes behind a held chunk) are retransmitted after ~20 ms instead
+ *    of the usual 200 ms or more (DESIGN.md §7).
  */
 SEC("sockops")
 int wf_sockops(struct bpf_sock_ops *skops)
 {
+	struct wf_flow_key key;
 	struct wf_config *cfg;
 	__u32 zero = 0;
+	bool active;
 	int rto;
 
-	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
-	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
-		return 1;
 	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || !cfg->port || !cfg->rto_min_us)
+	if (!cfg || !cfg->port)
 		return 1;
-	if (skops->local_port != cfg->port && bpf_ntohl(skops->remote_port) != cfg->port)
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		if (cfg->proxy_port && bpf_ntohl(skops->remote_port) == cfg->port)
+			wf_vport_sockops_connect(skops);
 		return 1;
+	case BPF_SOCK_OPS_STATE_CB:
+		wf_vport_sockops_state(skops);
+		return 1;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		break;
+	default:
+		return 1;
+	}
+	if (!cfg->rto_min_us)
+		return 1;
+	active = skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
+	if (active ? bpf_ntohl(skops->remote_port) != cfg->port : skops->local_port != cfg->port)
+		return 1;
+	if (cfg->proxy_port) {
+		wf_sockops_key(skops, active, &key);
+		if (!wf_vport_follows(cfg, &key))
+			return 1;
+	}
 	rto = (int)cfg->rto_min_us;
 	if (bpf_setsockopt(skops, SOL_TCP, TCP_BPF_RTO_MIN, &rto, sizeof(rto)))
 		wf_count(WF_CNT_ERRORS);
 	else
 		wf_count(WF_CNT_RTO_LOWERED);
+	return 1;
+}
+
+/* The virtual proxy port: connect() and getpeername() of the hooked cgroup. */
+SEC("cgroup/connect4")
+int wf_connect4(struct bpf_sock_addr *ctx)
+{
+	wf_vport_connect(ctx, wf_vport_loopback4(ctx->user_ip4));
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int wf_connect6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+
+	wf_vport_connect(ctx, wf_vport_loopback6(a));
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int wf_getpeername4(struct bpf_sock_addr *ctx)
+{
+	wf_vport_peername(ctx);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int wf_getpeername6(struct bpf_sock_addr *ctx)
+{
+	wf_vport_peername(ctx);
 	return 1;
 }

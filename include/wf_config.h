@@ -15,7 +15,8 @@ enum wf_config_flags {
 
 struct wf_config {
 	__u16 port;		/* PostgreSQL server port to follow, host order; 0 = off */
-	__u16 pad;
+	__u16 proxy_port;	/* virtual proxy port (include/wf_vport.h), host order;
+				 * 0 = follow every connection to port */
 	__u32 flags;		/* enum wf_config_flags */
 	__u32 loader_pid;	/* for `wirefault status` and bpftool readers */
 	__u32 rto_min_us;	/* sock_ops: TCP_BPF_RTO_MIN for connections of the

@@ -54,6 +54,10 @@
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
 	X(KILLALL_KILLS,	"connections killed because killall() was in force") \
 	X(RTO_LOWERED,		"connections of the port whose minimum RTO sock_ops lowered") \
+	X(VPORT_REDIRECTS,	"connect()s to the virtual port sent to the real port (tagged)") \
+	X(VPORT_TAG_FAILED,	"connect()s to the virtual port left alone: the socket could not be tagged") \
+	X(VPORT_PEERNAMES,	"getpeername() answers given the virtual port back") \
+	X(VPORT_DIRECT,		"packets of connections made straight to the port (not followed)") \
 	X(EVENTS_LOST,		"events for the loader lost (event ring full)") \
 	X(KILLED_FLOW_DROPS,	"packets of killed connections dropped")	\
 	X(KILLED_FLOW_RESETS,	"RSTs answering data or FINs of killed connections") \

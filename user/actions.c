@@ -18,6 +18,7 @@ struct wf_actions {
 	int counters_fd;
 	unsigned int port;
 	unsigned int probe_ifindex;
+	int vconns_fd;
 };
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -37,7 +38,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	case WF_EVENT_KILLALL:
 		wf_info("killall() in force (pipeline generation %u): killing idle connections of port %u",
 			ev.pipe_gen, a->port);
-		wf_killall_sweep(&a->ps, a->port, a->probe_ifindex, a->counters_fd);
+		wf_killall_sweep(&a->ps, a->port, a->probe_ifindex, a->counters_fd, a->vconns_fd);
 		break;
 	default:
 		wf_warn("unknown event %u from the kernel ignored", ev.kind);
@@ -55,6 +56,7 @@ struct wf_actions *wf_actions_new(const struct wf_actions_opts *o)
 	a->counters_fd = o->counters_fd;
 	a->port = o->port;
 	a->probe_ifindex = o->probe_ifindex;
+	a->vconns_fd = o->vconns_fd;
 	a->ps.packet_fd = a->ps.icmp4_fd = a->ps.icmp6_fd = -1;
 	err = wf_packet_sender_open(&a->ps);
 	if (err) {

@@ -16,6 +16,7 @@ struct wf_actions_opts {
 	int counters_fd;
 	unsigned int port;	/* the followed server port */
 	unsigned int probe_ifindex;	/* device killall() probes are sent on (lo) */
+	int vconns_fd;		/* virtual-port connections map, -1 without a proxy port */
 };
 
 /* NULL with errno set; prints its own error (naming a missing capability). */

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mono_clock.h"
 #include "privileges.h"
+#include "proxy_placeholder.h"
 #include "recorder.h"
 #include "ring_reader.h"
 
@@ -49,7 +50,7 @@ struct run_opts {
 };
 
 enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE,
-       OPT_CGROUP, OPT_RTO_MIN };
+       OPT_CGROUP, OPT_RTO_MIN, OPT_PROXY_PORT };
 
 /* Minimum RTO of the port's connections: retransmissions of bytes cut away
  * behind a held chunk after ~20 ms (DESIGN.md §7; the kernel takes 8000..200000). */
@@ -57,6 +58,7 @@ enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OP
 
 static const struct argp_option run_options[] = {
 	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required)", 0 },
+	{ "proxy-port", OPT_PROXY_PORT, "VPORT", 0, "virtual proxy port: connections made to loopback VPORT go to PORT and only those are faulted (like a proxy on VPORT in front of PORT)", 0 },
 	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
 	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
 	{ "max-rows", OPT_MAX_ROWS, "N", 0, "recorder rows kept between dumps (default 100000; oldest dropped first, noted in the dump)", 0 },
@@ -64,7 +66,7 @@ static const struct argp_option run_options[] = {
 	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },
 	{ "answer-timeout", OPT_ANSWER_TIMEOUT, "MS", 0, "drop an answer nobody reads within MS (default 10000)", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write PATH once attached and listening (for scripts)", 0 },
-	{ "cgroup", OPT_CGROUP, "DIR", 0, "cgroup v2 directory for the sock_ops program (default: wirefault's own cgroup)", 0 },
+	{ "cgroup", OPT_CGROUP, "DIR", 0, "cgroup v2 directory whose processes' connect()s the virtual port applies to, also used by the sock_ops program (default: wirefault's own cgroup)", 0 },
 	{ "rto-min-us", OPT_RTO_MIN, "US", 0, "minimum TCP RTO set on the port's connections, 8000..200000, 0 = leave alone (default 10000)", 0 },
 	{ "verbose", 'v', NULL, 0, "more output (-vv: libbpf and verifier logs)", 0 },
 	{ 0 },
@@ -81,6 +83,11 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid port '%s': expected 1..65535", arg);
 		o->ld.port = (unsigned int)v;
 		o->port_set = true;
+		break;
+	case OPT_PROXY_PORT:
+		if (wf_parse_uint(arg, 1, 65535, &v))
+			argp_error(state, "invalid --proxy-port '%s': expected 1..65535", arg);
+		o->ld.proxy_port = (unsigned int)v;
 		break;
 	case 'f':
 		o->fifo = arg;
@@ -126,6 +133,8 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!o->port_set)
 			argp_error(state, "--port is required");
+		if (o->ld.proxy_port && o->ld.proxy_port == o->ld.port)
+			argp_error(state, "--proxy-port must differ from --port (%u)", o->ld.port);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -141,10 +150,17 @@ static const struct argp run_argp = {
 	"created. Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_DAC_OVERRIDE, CAP_NET_RAW, "
 	"CAP_KILL; CAP_SYS_ADMIN to mount bpffs).\n"
 	"\n"
-	"USAGE: wirefault run --port PORT [--fifo PATH] [--iface IF]...\n"
+	"With --proxy-port, wirefault stands in for a proxy on VPORT in front of PORT (as Citus' "
+	"harness uses mitmdump): it listens on VPORT (and refuses to start if another program has "
+	"it), redirects connect()s to loopback VPORT made in its cgroup (--cgroup) to PORT, and "
+	"faults and records only those connections; connections made straight to PORT pass "
+	"untouched.\n"
+	"\n"
+	"USAGE: wirefault run --port PORT [--proxy-port VPORT] [--fifo PATH] [--iface IF]...\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  wirefault run --port 5432\n"
+	"  wirefault run --port 57638 --proxy-port 9060 --fifo /tmp/mitm.fifo\n"
 	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
 	"\v"
 	"Exit status: 0 after a clean stop, 1 if it could not start, 2 on usage errors.",
@@ -178,7 +194,8 @@ static int write_ready_file(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
-static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd)
+static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
+		 const struct wf_placeholder *ph)
 {
 	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
 	int pipelines_fd, pool_fd, current_fd;
@@ -209,6 +226,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		.counters_fd = exec.counters_fd,
 		.port = o->ld.port,
 		.probe_ifindex = ld->ifindexes[0],
+		.vconns_fd = o->ld.proxy_port ? wf_loader_vconns_fd(ld) : -1,
 	});
 	if (!actions) {
 		err = -errno;
@@ -227,9 +245,10 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	}
 	fifo.created |= o->inherit_fifo;
 
-	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .fifo_created = fifo.created,
-					 .started = (long long)time(NULL) };
+	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .proxy_port = o->ld.proxy_port,
+					 .fifo_created = fifo.created, .started = (long long)time(NULL) };
 	snprintf(info.fifo, sizeof(info.fifo), "%s", o->fifo);
+	snprintf(info.cgroup, sizeof(info.cgroup), "%.511s", ld->cgroup);
 	for (int i = 0; i < o->ld.n_ifaces; i++) {
 		size_t l = strlen(info.ifaces);
 
@@ -241,13 +260,20 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 
 	if (o->ready_file && (err = write_ready_file(o->ready_file)))
 		wf_warn("failed to write ready file %s: %s", o->ready_file, strerror(-err));
-	wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
+	if (o->ld.proxy_port)
+		wf_info("ready: faulting connections made to port %u (redirected to port %u) by processes "
+			"of cgroup %s, on %s; commands on %s", o->ld.proxy_port, o->ld.port, ld->cgroup,
+			info.ifaces, o->fifo);
+	else
+		wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = wf_ring_reader_fd(exec.rr), .events = POLLIN },
 			{ .fd = wf_actions_fd(actions), .events = POLLIN },
+			{ .fd = -1 },
+			{ .fd = ph->watch_fd, .events = POLLIN },
 		};
 		int timeout = (int)(next_drain - wf_now_ms());
 		int hold_timeout = wf_actions_timeout_ms(actions);
@@ -257,7 +283,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		if (hold_timeout >= 0 && hold_timeout < timeout)
 			timeout = hold_timeout;
 		wf_fifo_server_prepare(&fifo, &pfd[3], &timeout);
-		if (poll(pfd, 4, timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 5, timeout) < 0 && errno != EINTR) {
 			err = -errno;
 			wf_err("poll failed: %s", strerror(-err));
 			break;
@@ -268,6 +294,14 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 				wf_info("received %s, stopping", strsignal((int)si.ssi_signo));
 			err = 0;
+			break;
+		}
+		if (pfd[4].revents) {
+			/* Its port is free now: another program could take it while
+			 * our hooks redirect connections to it.  Stop. */
+			wf_err("the placeholder process holding proxy port %u died; stopping",
+			       o->ld.proxy_port);
+			err = -EPIPE;
 			break;
 		}
 		/* events first: a held chunk's release is the most urgent */
@@ -298,6 +332,7 @@ int wf_cmd_run(int argc, char **argv)
 		.lock_fd = -1,
 	};
 	struct wf_instance_info holder;
+	struct wf_placeholder ph = { .watch_fd = -1 };
 	struct wf_loader ld;
 	struct wf_recorder *rec;
 	sigset_t mask;
@@ -361,18 +396,24 @@ int wf_cmd_run(int argc, char **argv)
 	err = sweep_leftovers();
 	if (err)
 		goto close_sfd;
+	/* The virtual port is ours before any hook can redirect it. */
+	if (o.ld.proxy_port && (err = wf_placeholder_start(&ph, o.ld.proxy_port)))
+		goto close_sfd;
 	err = wf_loader_start(&ld, &o.ld);
 	if (err)
-		goto close_sfd;
+		goto stop_placeholder;
 	rec = wf_recorder_new(&(struct wf_recorder_opts){ .max_rows = o.max_rows });
 	if (!rec) {
 		err = -ENOMEM;
 		wf_err("out of memory");
 	} else {
-		err = serve(&o, &ld, rec, sfd);
+		err = serve(&o, &ld, rec, sfd, &ph);
 		wf_recorder_free(rec);
 	}
 	wf_loader_stop(&ld);
+stop_placeholder:
+	/* after the hooks are gone: nothing redirects to the port once it is free */
+	wf_placeholder_stop(&ph);
 close_sfd:
 	if (sfd >= 0)
 		close(sfd);

@@ -38,10 +38,11 @@ static void print_link(const struct wf_link_desc *link, void *ctx)
 	wf_links_print(ctx, link);
 }
 
-static long count_flows(void)
+/* Entries of a pinned map keyed by struct wf_flow_key (flows, vconns). */
+static long count_keys(const char *pin)
 {
 	struct wf_flow_key key, next;
-	int fd = bpf_obj_get(WF_PIN_DIR "/flows");
+	int fd = bpf_obj_get(pin);
 	long n = 0;
 
 	if (fd < 0)
@@ -169,15 +170,22 @@ int wf_cmd_status(int argc, char **argv)
 	}
 	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
 	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
+	if (info.proxy_port)
+		printf("virtual proxy port: %u, redirected to port %u for the processes of cgroup %s; "
+		       "only those connections are faulted\n", info.proxy_port, info.port,
+		       info.cgroup[0] ? info.cgroup : "?");
 	print_pipeline();
 	print_holds();
 	printf("attachments:\n");
 	links = wf_links_foreach(print_link, stdout);
 	if (links < 0)
 		printf("  unavailable (%s; run as root)\n", strerror(-links));
-	flows = count_flows();
+	flows = count_keys(WF_PIN_DIR "/flows");
 	if (flows >= 0)
 		printf("flows tracked: %ld (bpftool map dump pinned %s/flows)\n", flows, WF_PIN_DIR);
+	if (info.proxy_port && (flows = count_keys(WF_PIN_DIR "/vconns")) >= 0)
+		printf("open connections made through the virtual port: %ld (bpftool map dump pinned %s/vconns)\n",
+		       flows, WF_PIN_DIR);
 	print_counters();
 	return WF_EXIT_OK;
 }

@@ -18,7 +18,7 @@ const char *wf_lock_path(void)
 
 static void parse_info(int fd, struct wf_instance_info *info)
 {
-	char buf[1024];
+	char buf[2048];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	memset(info, 0, sizeof(*info));
@@ -35,6 +35,10 @@ static void parse_info(int fd, struct wf_instance_info *info)
 			info->pid = (pid_t)strtol(eq, NULL, 10);
 		else if (!strcmp(line, "port"))
 			info->port = (unsigned int)strtoul(eq, NULL, 10);
+		else if (!strcmp(line, "proxy_port"))
+			info->proxy_port = (unsigned int)strtoul(eq, NULL, 10);
+		else if (!strcmp(line, "cgroup"))
+			snprintf(info->cgroup, sizeof(info->cgroup), "%s", eq);
 		else if (!strcmp(line, "fifo"))
 			snprintf(info->fifo, sizeof(info->fifo), "%s", eq);
 		else if (!strcmp(line, "fifo_created"))
@@ -68,10 +72,11 @@ int wf_instance_lock(struct wf_instance_info *holder)
 
 int wf_instance_publish(int lock_fd, const struct wf_instance_info *info)
 {
-	char buf[1024];
-	int n = snprintf(buf, sizeof(buf), "pid=%d\nport=%u\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
-			 (int)info->pid, info->port, info->fifo, info->fifo_created ? 1 : 0,
-			 info->ifaces, info->started);
+	char buf[2048];
+	int n = snprintf(buf, sizeof(buf),
+			 "pid=%d\nport=%u\nproxy_port=%u\ncgroup=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
+			 (int)info->pid, info->port, info->proxy_port, info->cgroup, info->fifo,
+			 info->fifo_created ? 1 : 0, info->ifaces, info->started);
 
 	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) != n)
 		return -errno;

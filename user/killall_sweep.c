@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "killall_sweep.h"
 
+#include <bpf/bpf.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -10,9 +12,18 @@
 #include "packet_send.h"
 #include "sock_diag.h"
 #include "tcp_frame.h"
+#include "wf_vport.h"
+
+/* With a virtual proxy port, only connections made through it are killall()'s. */
+static bool followed(int vconns_fd, const struct wf_flow_key *key)
+{
+	struct wf_vconn vc;
+
+	return vconns_fd < 0 || bpf_map_lookup_elem(vconns_fd, key, &vc) == 0;
+}
 
 int wf_killall_sweep(struct wf_packet_sender *ps, unsigned int port, unsigned int ifindex,
-		     int counters_fd)
+		     int counters_fd, int vconns_fd)
 {
 	struct wf_flow_key *keys;
 	size_t n;
@@ -27,6 +38,8 @@ int wf_killall_sweep(struct wf_packet_sender *ps, unsigned int port, unsigned in
 		uint32_t seq = 0;
 		int len;
 
+		if (!followed(vconns_fd, &keys[i]))
+			continue;
 		/* Any seq will do: an established socket answers every SYN with a
 		 * challenge ACK; a random one cannot collide with a real ISN by design. */
 		if (getrandom(&seq, sizeof(seq), GRND_NONBLOCK) != (ssize_t)sizeof(seq))

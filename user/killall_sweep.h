@@ -13,9 +13,13 @@
 
 struct wf_packet_sender;
 
-/* Probes every established connection of `port` on device ifindex;
- * returns the number probed or -errno (logged). */
+/*
+ * Probes every established connection of `port` on device ifindex (with a
+ * virtual proxy port, vconns_fd >= 0: only the connections made through it,
+ * found in that map; the others are left alone); returns the number probed
+ * or -errno (logged).
+ */
 int wf_killall_sweep(struct wf_packet_sender *ps, unsigned int port, unsigned int ifindex,
-		     int counters_fd);
+		     int counters_fd, int vconns_fd);
 
 #endif /* WF_KILLALL_SWEEP_H */

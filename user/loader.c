@@ -43,7 +43,8 @@ static const char *privilege_hint(int err)
 static struct bpf_map *pinned_map(struct wirefault_bpf *skel, int i)
 {
 	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters,
-				   skel->maps.pipelines, skel->maps.pipe_current, skel->maps.holds };
+				   skel->maps.pipelines, skel->maps.pipe_current, skel->maps.holds,
+				   skel->maps.vconns };
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }
@@ -100,29 +101,65 @@ static int attach_tcx(struct wf_loader *ld, const char *ifname)
 	return 0;
 }
 
-/*
- * sock_ops lowers the minimum RTO of the port's connections (a safety net
- * for holds: bytes cut away behind a held chunk come back by retransmission).
- */
-static int attach_sockops(struct wf_loader *ld, const struct wf_loader_opts *opts)
+static int attach_to_cgroup(struct wf_loader *ld, int cg_fd, struct bpf_program *prog,
+			    enum bpf_attach_type type, const char *what)
 {
-	int cg_fd, fd, err;
+	int fd = bpf_link_create(bpf_program__fd(prog), cg_fd, type, NULL);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		wf_err("failed to attach the %s program to cgroup %s: %s%s", what, ld->cgroup,
+		       strerror(-err), err == -EPERM ? " (need CAP_NET_ADMIN)" : "");
+		return err;
+	}
+	ld->cgroup_link_fds[ld->n_cgroup_links++] = fd;
+	return 0;
+}
+
+/* Is dir the root of its cgroup2 hierarchy? */
+static bool cgroup_is_root(const char *dir)
+{
+	char mnt[4096];
+	char real_dir[4096], real_mnt[4096];
+
+	if (wf_cgroup2_mount(mnt, sizeof(mnt)) || !realpath(mnt, real_mnt) || !realpath(dir, real_dir))
+		return false;
+	return !strcmp(real_mnt, real_dir);
+}
+
+/*
+ * The cgroup programs, all on one cgroup (the loader's own by default: the
+ * harness that starts wirefault and the servers and clients it starts live
+ * there; DESIGN.md §7):
+ *  - sock_ops lowers the minimum RTO of the port's connections (a safety
+ *    net for holds: bytes cut away behind a held chunk come back by
+ *    retransmission) and, in proxy mode, records tagged connections;
+ *  - in proxy mode, connect4/6 and getpeername4/6 make the virtual port.
+ * Without a virtual port, sock_ops is optional: no cgroup v2 means a warning.
+ */
+static int attach_cgroup_programs(struct wf_loader *ld, const struct wf_loader_opts *opts)
+{
+	struct wirefault_bpf *skel = ld->skel;
+	int cg_fd, err;
 
 	if (opts->cgroup) {
 		if ((size_t)snprintf(ld->cgroup, sizeof(ld->cgroup), "%s", opts->cgroup) >= sizeof(ld->cgroup))
 			return -ENAMETOOLONG;
 	} else {
 		err = wf_cgroup_own_dir(ld->cgroup, sizeof(ld->cgroup));
-		if (err == -ENOENT) {
+		if (err == -ENOENT && !opts->proxy_port) {
 			/* A safety net only: holds still end on time without it. */
 			wf_warn("no cgroup v2 hierarchy is mounted: the sock_ops program is not attached, "
 				"so bytes behind a held chunk come back after the kernel's usual RTO "
 				"(200 ms) instead of ~20 ms");
+			ld->cgroup[0] = '\0';
 			return 0;
 		}
 		if (err) {
-			wf_err("cannot find this process's cgroup v2 (for the sock_ops program): %s",
-			       strerror(-err));
+			wf_err("cannot find this process's cgroup v2 (for the %s): %s%s",
+			       opts->proxy_port ? "virtual proxy port's connect hooks" : "sock_ops program",
+			       strerror(-err), err == -ENOENT ? " (no cgroup2 hierarchy is mounted)" : "");
 			return err;
 		}
 	}
@@ -132,17 +169,28 @@ static int attach_sockops(struct wf_loader *ld, const struct wf_loader_opts *opt
 		wf_err("cannot open cgroup %s: %s", ld->cgroup, strerror(-err));
 		return err;
 	}
-	fd = bpf_link_create(bpf_program__fd(ld->skel->progs.wf_sockops), cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
-	err = fd < 0 ? -errno : 0;
-	close(cg_fd);
-	if (err) {
-		wf_err("failed to attach the sock_ops program to cgroup %s: %s%s", ld->cgroup, strerror(-err),
-		       err == -EPERM ? " (need CAP_NET_ADMIN)" : "");
-		return err;
+	err = attach_to_cgroup(ld, cg_fd, skel->progs.wf_sockops, BPF_CGROUP_SOCK_OPS, "sock_ops");
+	if (!err && opts->proxy_port) {
+		err = attach_to_cgroup(ld, cg_fd, skel->progs.wf_connect4, BPF_CGROUP_INET4_CONNECT, "connect4");
+		if (!err)
+			err = attach_to_cgroup(ld, cg_fd, skel->progs.wf_connect6, BPF_CGROUP_INET6_CONNECT,
+					       "connect6");
+		if (!err)
+			err = attach_to_cgroup(ld, cg_fd, skel->progs.wf_getpeername4,
+					       BPF_CGROUP_INET4_GETPEERNAME, "getpeername4");
+		if (!err)
+			err = attach_to_cgroup(ld, cg_fd, skel->progs.wf_getpeername6,
+					       BPF_CGROUP_INET6_GETPEERNAME, "getpeername6");
 	}
-	ld->sockops_link_fd = fd;
-	wf_debug("attached sock_ops link on cgroup %s (minimum RTO %u us for port %u)", ld->cgroup,
-		 opts->rto_min_us, opts->port);
+	close(cg_fd);
+	if (err)
+		return err;
+	if (opts->proxy_port && cgroup_is_root(ld->cgroup))
+		wf_info("connect hooks on the root cgroup %s: every process's connections to loopback "
+			"port %u go to port %u (the placeholder owns port %u; --cgroup DIR narrows this)",
+			ld->cgroup, opts->proxy_port, opts->port, opts->proxy_port);
+	wf_debug("attached %d cgroup link(s) on %s (minimum RTO %u us for port %u%s)", ld->n_cgroup_links,
+		 ld->cgroup, opts->rto_min_us, opts->port, opts->proxy_port ? ", virtual port hooks" : "");
 	return 0;
 }
 
@@ -153,7 +201,6 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 	int ncpus, err;
 
 	memset(ld, 0, sizeof(*ld));
-	ld->sockops_link_fd = -1;
 	ld->skel = wirefault_bpf__open();
 	if (!ld->skel) {
 		err = -errno;
@@ -180,6 +227,7 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 		goto fail;
 
 	cfg.port = (__u16)opts->port;
+	cfg.proxy_port = (__u16)opts->proxy_port;
 	cfg.flags = opts->record ? WF_CFG_RECORD : 0;
 	cfg.loader_pid = (__u32)getpid();
 	cfg.rto_min_us = opts->rto_min_us;
@@ -193,8 +241,8 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 		if (err)
 			goto fail;
 	}
-	if (opts->rto_min_us) {
-		err = attach_sockops(ld, opts);
+	if (opts->rto_min_us || opts->proxy_port) {
+		err = attach_cgroup_programs(ld, opts);
 		if (err)
 			goto fail;
 	}
@@ -207,9 +255,9 @@ fail:
 void wf_loader_stop(struct wf_loader *ld)
 {
 	/* Detach first so no packet meets a half-torn-down program, then unpin. */
-	if (ld->sockops_link_fd >= 0)
-		close(ld->sockops_link_fd);
-	ld->sockops_link_fd = -1;
+	for (int i = ld->n_cgroup_links - 1; i >= 0; i--)
+		close(ld->cgroup_link_fds[i]);
+	ld->n_cgroup_links = 0;
 	for (int i = ld->n_links - 1; i >= 0; i--)
 		close(ld->link_fds[i]);
 	ld->n_links = 0;
@@ -237,6 +285,11 @@ int wf_loader_counters_fd(const struct wf_loader *ld)
 int wf_loader_events_fd(const struct wf_loader *ld)
 {
 	return bpf_map__fd(ld->skel->maps.events);
+}
+
+int wf_loader_vconns_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.vconns);
 }
 
 int wf_loader_holds_fd(const struct wf_loader *ld)

@@ -3,7 +3,8 @@
  * Loading the BPF side: open the skeleton, size its maps, load, pin the maps
  * (BTF-typed, for `bpftool map dump pinned /sys/fs/bpf/wirefault/NAME`),
  * write the configuration, attach the tc program as a tcx ingress *link* on
- * each interface and the sock_ops program as a cgroup link.  Links belong to this process's fds, so the kernel detaches
+ * each interface and the cgroup programs (sock_ops; connect and getpeername for
+ * a virtual proxy port) as cgroup links.  Links belong to this process's fds, so the kernel detaches
  * everything if the loader dies (fail open); the pins are removed on stop.
  */
 #ifndef WF_LOADER_H
@@ -19,11 +20,14 @@ struct wirefault_bpf;
 
 struct wf_loader_opts {
 	unsigned int port;			/* PostgreSQL server port to follow */
+	unsigned int proxy_port;		/* virtual proxy port (0: follow every
+						 * connection to port) */
 	const char *ifaces[WF_MAX_IFACES];
 	int n_ifaces;
 	unsigned int ring_size;			/* bytes, a power of two (0 = default) */
 	bool record;				/* copy payload into the ring buffer */
-	const char *cgroup;			/* cgroup v2 directory for sock_ops (NULL: ours) */
+	const char *cgroup;			/* cgroup v2 directory for the cgroup
+						 * programs (NULL: ours) */
 	unsigned int rto_min_us;		/* TCP_BPF_RTO_MIN for the port (0: no sock_ops) */
 };
 
@@ -32,8 +36,9 @@ struct wf_loader {
 	int link_fds[WF_MAX_IFACES];
 	unsigned int ifindexes[WF_MAX_IFACES];
 	int n_links;
-	int sockops_link_fd;			/* -1: not attached */
-	char cgroup[4096];			/* where sock_ops is attached */
+	int cgroup_link_fds[5];			/* sock_ops, connect4/6, getpeername4/6 */
+	int n_cgroup_links;
+	char cgroup[4096];			/* where they are attached ("" if not) */
 	bool pinned;
 };
 
@@ -46,6 +51,7 @@ int wf_loader_records_fd(const struct wf_loader *ld);
 int wf_loader_counters_fd(const struct wf_loader *ld);
 int wf_loader_events_fd(const struct wf_loader *ld);
 int wf_loader_holds_fd(const struct wf_loader *ld);
+int wf_loader_vconns_fd(const struct wf_loader *ld);
 
 /* The maps a pipeline is published into (user/pipeline_publish.h). */
 void wf_loader_pipeline_fds(const struct wf_loader *ld, int *pipelines_fd, int *pool_fd,
