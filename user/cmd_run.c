@@ -195,7 +195,7 @@ static int write_ready_file(const char *path)
 }
 
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
-		 const struct wf_placeholder *ph)
+		 struct wf_placeholder *ph)
 {
 	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
 	int pipelines_fd, pool_fd, current_fd;
@@ -258,6 +258,13 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	if (err)
 		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
 
+	if (o->ld.proxy_port && (err = wf_placeholder_listen(ph))) {
+		wf_fifo_server_close(&fifo);
+		wf_actions_free(actions);
+		wf_ring_reader_free(exec.rr);
+		wf_pipe_publisher_fini(&pub);
+		return err;
+	}
 	if (o->ready_file && (err = write_ready_file(o->ready_file)))
 		wf_warn("failed to write ready file %s: %s", o->ready_file, strerror(-err));
 	if (o->ld.proxy_port)
@@ -332,7 +339,7 @@ int wf_cmd_run(int argc, char **argv)
 		.lock_fd = -1,
 	};
 	struct wf_instance_info holder;
-	struct wf_placeholder ph = { .watch_fd = -1 };
+	struct wf_placeholder ph = { .watch_fd = -1, .listen_fd = -1, .go_fd = -1 };
 	struct wf_loader ld;
 	struct wf_recorder *rec;
 	sigset_t mask;

@@ -24,7 +24,7 @@
 /* Warnings about connections from outside the hooked cgroup: at most this many. */
 #define STRAY_WARNINGS_MAX 5
 
-static int listen_on(unsigned int port)
+static int bind_port(unsigned int port)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
 				   .sin6_addr = IN6ADDR_ANY_INIT };
@@ -41,8 +41,7 @@ static int listen_on(unsigned int port)
 	/* SO_REUSEADDR only skips TIME-WAIT leftovers: a listener still conflicts. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))) ||
-	    (v6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) : bind(fd, (struct sockaddr *)&a4, sizeof(a4))) ||
-	    listen(fd, 64)) {
+	    (v6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) : bind(fd, (struct sockaddr *)&a4, sizeof(a4)))) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -151,8 +150,8 @@ static void drop_privileges(void)
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
-/* Closes every descriptor but keep_a and keep_b (and stdio). */
-static void close_other_fds(int keep_a, int keep_b)
+/* Closes every descriptor but keep_a, keep_b and keep_c (and stdio). */
+static void close_other_fds(int keep_a, int keep_b, int keep_c)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -162,18 +161,20 @@ static void close_other_fds(int keep_a, int keep_b)
 	while ((de = readdir(d))) {
 		int fd = atoi(de->d_name);
 
-		if (fd > 2 && fd != keep_a && fd != keep_b && fd != dirfd(d))
+		if (fd > 2 && fd != keep_a && fd != keep_b && fd != keep_c && fd != dirfd(d))
 			close(fd);
 	}
 	closedir(d);
 }
 
-static void __attribute__((noreturn)) holder_main(int lfd, int alive_fd, pid_t loader, unsigned int port)
+static void __attribute__((noreturn))
+holder_main(int lfd, int alive_fd, int go_fd, pid_t loader, unsigned int port)
 {
 	int warnings = 0;
 	sigset_t none;
+	char go;
 
-	close_other_fds(lfd, alive_fd);
+	close_other_fds(lfd, alive_fd, go_fd);
 	/* The loader stops us; SIGINT/SIGTERM to the process group (Citus'
 	 * harness) are the loader's to handle. */
 	signal(SIGINT, SIG_IGN);
@@ -187,6 +188,10 @@ static void __attribute__((noreturn)) holder_main(int lfd, int alive_fd, pid_t l
 	if (getppid() != loader)
 		_exit(0);
 	prctl(PR_SET_NAME, "wirefault-vport", 0, 0, 0);
+	/* The loader says when the socket listens (EOF: it gave up). */
+	if (read(go_fd, &go, 1) != 1)
+		_exit(0);
+	close(go_fd);
 
 	for (;;) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
@@ -212,14 +217,14 @@ static void __attribute__((noreturn)) holder_main(int lfd, int alive_fd, pid_t l
 
 int wf_placeholder_start(struct wf_placeholder *ph, unsigned int port)
 {
-	int pipefd[2], lfd;
+	int alive[2], go[2], lfd;
 	pid_t loader = getpid(), pid;
 	char owner[128];
 
 	ph->pid = 0;
-	ph->watch_fd = -1;
+	ph->watch_fd = ph->listen_fd = ph->go_fd = -1;
 	ph->port = port;
-	lfd = listen_on(port);
+	lfd = bind_port(port);
 	if (lfd == -EADDRINUSE) {
 		if (port_owner(port, owner, sizeof(owner)))
 			wf_err("proxy port %u is in use by %s: wirefault never redirects a port another "
@@ -231,14 +236,23 @@ int wf_placeholder_start(struct wf_placeholder *ph, unsigned int port)
 		return lfd;
 	}
 	if (lfd < 0) {
-		wf_err("cannot listen on proxy port %u: %s", port, strerror(-lfd));
+		wf_err("cannot bind proxy port %u: %s", port, strerror(-lfd));
 		return lfd;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+	if (pipe2(alive, O_CLOEXEC) < 0) {
 		int err = -errno;
 
 		wf_err("pipe failed: %s", strerror(-err));
 		close(lfd);
+		return err;
+	}
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		int err = -errno;
+
+		wf_err("pipe failed: %s", strerror(-err));
+		close(lfd);
+		close(alive[0]);
+		close(alive[1]);
 		return err;
 	}
 	fflush(NULL);
@@ -248,20 +262,43 @@ int wf_placeholder_start(struct wf_placeholder *ph, unsigned int port)
 
 		wf_err("cannot start the proxy placeholder process: %s", strerror(-err));
 		close(lfd);
-		close(pipefd[0]);
-		close(pipefd[1]);
+		close(alive[0]);
+		close(alive[1]);
+		close(go[0]);
+		close(go[1]);
 		return err;
 	}
 	if (pid == 0) {
-		close(pipefd[0]);
-		holder_main(lfd, pipefd[1], loader, port);
+		close(alive[0]);
+		close(go[1]);
+		holder_main(lfd, alive[1], go[0], loader, port);
 	}
-	close(lfd);
-	close(pipefd[1]);
+	close(alive[1]);
+	close(go[0]);
 	ph->pid = pid;
-	ph->watch_fd = pipefd[0];
-	wf_debug("proxy port %u: placeholder listener held by pid %d", port, (int)pid);
+	ph->watch_fd = alive[0];
+	ph->listen_fd = lfd;
+	ph->go_fd = go[1];
+	wf_debug("proxy port %u: bound; placeholder process pid %d", port, (int)pid);
 	return 0;
+}
+
+int wf_placeholder_listen(struct wf_placeholder *ph)
+{
+	int err = 0;
+
+	if (listen(ph->listen_fd, 64) < 0) {
+		err = -errno;
+		wf_err("cannot listen on proxy port %u: %s", ph->port, strerror(-err));
+	} else if (write(ph->go_fd, "g", 1) != 1) {
+		err = -errno;
+		wf_err("the proxy placeholder process is gone: %s", strerror(-err));
+	}
+	/* from now on the holder alone keeps the socket */
+	close(ph->listen_fd);
+	close(ph->go_fd);
+	ph->listen_fd = ph->go_fd = -1;
+	return err;
 }
 
 void wf_placeholder_stop(struct wf_placeholder *ph)
@@ -273,6 +310,10 @@ void wf_placeholder_stop(struct wf_placeholder *ph)
 	}
 	if (ph->watch_fd >= 0)
 		close(ph->watch_fd);
+	if (ph->listen_fd >= 0)
+		close(ph->listen_fd);
+	if (ph->go_fd >= 0)
+		close(ph->go_fd);
 	ph->pid = 0;
-	ph->watch_fd = -1;
+	ph->watch_fd = ph->listen_fd = ph->go_fd = -1;
 }
