@@ -6,7 +6,8 @@
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
 #   make bench      build the benchmarks (build/bench/NAME from bench/NAME.c)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
-#   make install    install the loader (PREFIX=/usr/local)
+#   make install    install the loader with its capabilities, the mitmdump shim, the SQL helpers
+#                   (PREFIX=/usr/local; see docs/citus.md)
 #   V=1             show the commands
 #
 # Layout follows libbpf-tools: bpf/NAME.bpf.c -> build/NAME.bpf.o -> build/NAME.skel.h,
@@ -65,7 +66,7 @@ E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install clean bench
+.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install uninstall clean bench
 
 all: $(OUT)/wirefault
 
@@ -155,8 +156,36 @@ vmlinux:
 	$(call msg,GEN,vmlinux/vmlinux.h)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
+# make install: the loader with the file capabilities `wirefault run` needs, so that a non-root
+# test harness can start it (docs/citus.md): they are root-equivalent, so only members of the
+# group $(WF_GROUP) may execute it.  The mitmdump shim goes to libexec (put that directory first
+# on PATH for Citus' harness), the SQL helpers to share.  With DESTDIR (packaging) the group and
+# capabilities are left to the package's install script.
+WF_GROUP ?= wirefault
+WF_CAPS  := cap_bpf,cap_perfmon,cap_net_admin,cap_dac_override,cap_net_raw,cap_kill+ep
 install: $(OUT)/wirefault
-	install -D -m 0755 $(OUT)/wirefault $(DESTDIR)$(PREFIX)/sbin/wirefault
+	install -D -m 0755 $(OUT)/wirefault $(DESTDIR)$(PREFIX)/bin/wirefault
+	install -d $(DESTDIR)$(PREFIX)/libexec/wirefault $(DESTDIR)$(PREFIX)/share/wirefault
+	sed 's|^WIREFAULT_INSTALLED=$$|WIREFAULT_INSTALLED=$(PREFIX)/bin/wirefault|' scripts/mitmdump \
+		> $(DESTDIR)$(PREFIX)/libexec/wirefault/mitmdump
+	chmod 0755 $(DESTDIR)$(PREFIX)/libexec/wirefault/mitmdump
+	install -m 0644 scripts/wirefault-helpers.sql $(DESTDIR)$(PREFIX)/share/wirefault/
+ifeq ($(DESTDIR),)
+	getent group $(WF_GROUP) >/dev/null || groupadd --system $(WF_GROUP)
+	chown root:$(WF_GROUP) $(PREFIX)/bin/wirefault
+	chmod 0750 $(PREFIX)/bin/wirefault
+	setcap $(WF_CAPS) $(PREFIX)/bin/wirefault
+	@echo "installed $(PREFIX)/bin/wirefault (group $(WF_GROUP), capabilities $(WF_CAPS))"
+	@echo "  add users that start it to the group: usermod -aG $(WF_GROUP) USER"
+	@echo "  Citus: PATH=$(PREFIX)/libexec/wirefault:\$$PATH make check-failure (docs/citus.md)"
+else
+	@echo "DESTDIR set: group $(WF_GROUP) and capabilities $(WF_CAPS) are the package's to apply"
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/wirefault $(DESTDIR)$(PREFIX)/libexec/wirefault/mitmdump \
+		$(DESTDIR)$(PREFIX)/share/wirefault/wirefault-helpers.sql
+	-rmdir $(DESTDIR)$(PREFIX)/libexec/wirefault $(DESTDIR)$(PREFIX)/share/wirefault
 
 $(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf $(OUT)/bench:
 	$(Q)mkdir -p $@

@@ -10,6 +10,8 @@ packages=(
 	libpcap-dev                            # pcap reading/writing
 	postgresql-15 postgresql-client-15 postgresql-contrib libpq-dev  # real servers, dblink, postgres_fdw
 	iproute2 procps psmisc                 # ip/tc/ss, pkill, fuser in tests
+	libcap2-bin                            # setcap: make install's file capabilities
+	lsof net-tools                         # what Citus' harness runs to see the proxy port
 )
 
 missing=()

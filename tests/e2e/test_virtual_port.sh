@@ -95,8 +95,21 @@ assert_eq "$(peer_port 127.0.0.1 $VPORT)" "$VPORT" "getpeername() over IPv4"
 assert_eq "$(peer_port ::1 $VPORT)" "$VPORT" "getpeername() over IPv6"
 assert_eq "$(peer_port 127.0.0.1 $WPORT)" "$WPORT" "getpeername() of a direct connection"
 
+step "scripts/wirefault-helpers.sql: the SQL functions for users outside Citus"
+psql_at $CPORT -q -f "$WF_ROOT/scripts/wirefault-helpers.sql" >/dev/null
+assert_eq "$(coord "SELECT count(*) || ':' || coalesce(string_agg(l, '|'), '') FROM wirefault.send('conn.allow()') l")" \
+	"1:" "wirefault.send() of an accepted command"
+out=$(coord "SELECT wirefault.apply('conn.onQuery(query=\"x\").bogus()')" 2>&1) && fail "apply() of a bad command: $out"
+assert_contains "$out" "wirefault refused conn.onQuery"
+out=$(psql_at $CPORT -c "SET wirefault.fifo = '/nonexistent.fifo'" -c "SELECT wirefault.clear()" 2>&1) &&
+	fail "clear() with a missing FIFO: $out"
+assert_contains "$out" "no FIFO at /nonexistent.fifo"
+assert_contains "$out" 'Is "wirefault run --fifo /nonexistent.fifo" running?'
+assert_eq "$(psql_at $CPORT -c "BEGIN" -c "SELECT wirefault.apply('conn.allow()')" -c "SELECT wirefault.apply('conn.allow()')" -c "COMMIT" | tr '\n' ' ')" \
+	"  " "two commands in one transaction"
+
 step "kill() reaches only connections made through the virtual port"
-accept 'conn.onQuery(query="^SELECT 42").kill()'
+coord "SELECT wirefault.apply('conn.onQuery(query=\"^SELECT 42\").kill()')" >/dev/null
 mark=$(log_mark)
 expect_lost "dblink SELECT 42 through $VPORT" "$(try_q "$V" 'SELECT 42')"
 fails_with_lost "psql SELECT 42 through $VPORT" vpsql -c 'SELECT 42'
@@ -150,11 +163,11 @@ grep -q "killall: probed 1 established connection" "$WF_TMP/wirefault.log" ||
 accept 'conn.allow()'
 
 step "the dump holds only connections made through the virtual port"
-coord 'SELECT citus.clear_network_traffic()' >/dev/null
+coord 'SELECT wirefault.clear()' >/dev/null
 assert_eq "$(vpsql -c 'SELECT 101')" "101"
 assert_eq "$(worker 'SELECT 202')" "202"
 assert_eq "$(try_q "$W" 'SELECT 303')" "303"
-dump=$(coord 'SELECT conn || $$ $$ || source || $$ $$ || message FROM citus.dump_network_traffic()')
+dump=$(coord 'SELECT conn || $$ $$ || source || $$ $$ || message FROM wirefault.dump()')
 echo "$dump"
 assert_contains "$dump" "Query(query=SELECT 101)"
 assert_not_contains "$dump" "SELECT 202"
