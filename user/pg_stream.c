@@ -16,6 +16,7 @@ void pg_conn_stream_init(struct pg_conn_stream *cs, bool from_start, size_t max_
 {
 	memset(cs, 0, sizeof(*cs));
 	cs->max_message = max_message;
+	cs->auth_code = -1;
 	cs->dir[WF_DIR_FRONTEND].phase = from_start ? PG_PHASE_STARTUP : PG_PHASE_TYPED;
 	cs->dir[WF_DIR_BACKEND].phase = PG_PHASE_TYPED;
 }
@@ -41,11 +42,27 @@ size_t pg_conn_stream_buffered(const struct pg_conn_stream *cs)
 	return cs->dir[0].cap + cs->dir[1].cap;
 }
 
-static void emit_unparsed(enum pg_phase why, uint64_t n, pg_frame_fn fn, void *ctx)
+static void emit_unparsed(const struct pg_conn_stream *cs, enum pg_phase why, uint64_t n,
+			  pg_frame_fn fn, void *ctx)
 {
-	struct pg_frame f = { .kind = PG_FRAME_UNPARSED, .len = n, .phase = why };
+	struct pg_frame f = { .kind = PG_FRAME_UNPARSED, .len = n, .phase = why,
+			      .auth_code = cs->auth_code };
 
 	fn(ctx, &f);
+}
+
+/*
+ * Emits a typed message of direction dir and remembers the code of an
+ * Authentication (after the frame: it is what the client's next 'p'
+ * answers).  A body not retained, or too short, leaves the code unknown.
+ */
+static void emit_typed(struct pg_conn_stream *cs, enum wf_dir dir, struct pg_frame *f,
+		       pg_frame_fn fn, void *ctx)
+{
+	f->auth_code = cs->auth_code;
+	fn(ctx, f);
+	if (dir == WF_DIR_BACKEND && f->type == 'R')
+		cs->auth_code = f->body && f->len >= 4 ? (int32_t)wf_be32(f->body) : -1;
 }
 
 /*
@@ -96,11 +113,13 @@ static void startup_packet_done(struct pg_conn_stream *cs, uint32_t code)
 static void emit_message(struct pg_conn_stream *cs, struct pg_stream *s, const uint8_t *body,
 			 pg_frame_fn fn, void *ctx)
 {
-	struct pg_frame f = { .type = s->type, .body = body, .len = s->body_len };
+	struct pg_frame f = { .type = s->type, .body = body, .len = s->body_len,
+			      .auth_code = cs->auth_code };
 	bool untyped = s->phase == PG_PHASE_STARTUP;
+	enum wf_dir dir = s == &cs->dir[WF_DIR_BACKEND] ? WF_DIR_BACKEND : WF_DIR_FRONTEND;
 
 	if (untyped)
-		f.kind = PG_FRAME_STARTUP;	/* nobody prints its body: NULL is fine */
+		f.kind = PG_FRAME_STARTUP;	/* body NULL: out of memory (reserve_body) */
 	else if (!body)
 		f.kind = PG_FRAME_NOT_RETAINED;
 	else
@@ -109,14 +128,15 @@ static void emit_message(struct pg_conn_stream *cs, struct pg_stream *s, const u
 	s->hdr_have = 0;
 	s->in_body = false;
 	s->retaining = false;
-	if (s->cap > KEEP_BUFFER_MAX) {
-		/* emit from the buffer first, then give it back */
+	/* from the buffer, if any, before it is given back */
+	if (untyped)
 		fn(ctx, &f);
+	else
+		emit_typed(cs, dir, &f, fn, ctx);
+	if (s->cap > KEEP_BUFFER_MAX) {
 		free(s->buf);
 		s->buf = NULL;
 		s->cap = 0;
-	} else {
-		fn(ctx, &f);
 	}
 	if (untyped)
 		startup_packet_done(cs, f.code);
@@ -163,7 +183,7 @@ static void reserve_body(struct pg_stream *s)
 static bool take_answer(struct pg_conn_stream *cs, struct pg_stream *s, uint8_t b,
 			pg_frame_fn fn, void *ctx)
 {
-	struct pg_frame f = { .kind = PG_FRAME_ANSWER, .type = b };
+	struct pg_frame f = { .kind = PG_FRAME_ANSWER, .type = b, .auth_code = cs->auth_code };
 
 	switch (b) {
 	case WF_PG_ANSWER_SSL_YES:
@@ -197,7 +217,7 @@ static void feed_framed(struct pg_conn_stream *cs, struct pg_stream *s, const ui
 		switch (s->phase) {
 		case PG_PHASE_ENCRYPTED:
 		case PG_PHASE_NOT_POSTGRES:
-			emit_unparsed(s->phase, len - at, fn, ctx);
+			emit_unparsed(cs, s->phase, len - at, fn, ctx);
 			return;
 		case PG_PHASE_ANSWER:
 			if (take_answer(cs, s, data[at], fn, ctx))
@@ -228,7 +248,7 @@ static void feed_framed(struct pg_conn_stream *cs, struct pg_stream *s, const ui
 			if (!header_valid(s)) {
 				s->phase = PG_PHASE_NOT_POSTGRES;
 				s->hdr_have = 0;
-				emit_unparsed(PG_PHASE_NOT_POSTGRES, len - msg_start, fn, ctx);
+				emit_unparsed(cs, PG_PHASE_NOT_POSTGRES, len - msg_start, fn, ctx);
 				return;
 			}
 			begin_body(cs, s);
@@ -271,21 +291,21 @@ static bool frames_exactly(enum wf_dir dir, const uint8_t *data, size_t len)
 	return true;
 }
 
-static void feed_unframed(enum wf_dir dir, const uint8_t *data, size_t len,
-			  pg_frame_fn fn, void *ctx)
+static void feed_unframed(struct pg_conn_stream *cs, enum wf_dir dir, const uint8_t *data,
+			  size_t len, pg_frame_fn fn, void *ctx)
 {
 	struct pg_frame f = { .kind = PG_FRAME_MESSAGE };
 	size_t at = 0;
 
 	if (!frames_exactly(dir, data, len)) {
-		emit_unparsed(PG_PHASE_UNFRAMED, len, fn, ctx);
+		emit_unparsed(cs, PG_PHASE_UNFRAMED, len, fn, ctx);
 		return;
 	}
 	while (at < len) {
 		f.type = data[at];
 		f.len = wf_be32(data + at + 1) - 4;
 		f.body = data + at + WF_PG_TYPED_HDR_LEN;
-		fn(ctx, &f);
+		emit_typed(cs, dir, &f, fn, ctx);
 		at += WF_PG_TYPED_HDR_LEN + f.len;
 	}
 }
@@ -303,7 +323,7 @@ void pg_conn_stream_feed(struct pg_conn_stream *cs, enum wf_dir dir, const uint8
 	if (len == 0)
 		return;
 	if (s->phase == PG_PHASE_UNFRAMED)
-		feed_unframed(dir, data, len, fn, ctx);
+		feed_unframed(cs, dir, data, len, fn, ctx);
 	else
 		feed_framed(cs, s, data, len, fn, ctx);
 }

@@ -33,7 +33,7 @@ enum pg_phase {
 
 enum pg_frame_kind {
 	PG_FRAME_MESSAGE,	/* type, body, len */
-	PG_FRAME_STARTUP,	/* an untyped packet: code, body (after the code), len */
+	PG_FRAME_STARTUP,	/* an untyped packet: code, body (after the code; NULL if not kept), len */
 	PG_FRAME_ANSWER,	/* the server's one-byte answer: type */
 	PG_FRAME_NOT_RETAINED,	/* type, len = body length; the body was skipped */
 	PG_FRAME_UNPARSED,	/* len bytes of this chunk that were not framed; phase says why */
@@ -46,6 +46,12 @@ struct pg_frame {
 	const uint8_t *body;
 	uint64_t len;
 	enum pg_phase phase;	/* UNPARSED: ENCRYPTED, NOT_POSTGRES or UNFRAMED */
+	/*
+	 * The code of the last Authentication message the backend sent on
+	 * the connection before this frame, -1 if none yet (or its body was
+	 * not retained): what a frontend 'p' answers (pg_print_message()).
+	 */
+	int32_t auth_code;
 };
 
 typedef void (*pg_frame_fn)(void *ctx, const struct pg_frame *frame);
@@ -67,6 +73,7 @@ struct pg_stream {
 struct pg_conn_stream {
 	struct pg_stream dir[WF_DIR__COUNT];
 	size_t max_message;
+	int32_t auth_code;	/* pg_frame's auth_code for the next frame */
 };
 
 /*
