@@ -89,7 +89,11 @@ static int decode_record(struct pg_decoded *d, uint32_t at, const struct pg_reco
 	return 0;
 }
 
-/* Elements of a NoticeResponse-style list: (code, text) pairs up to a zero byte. */
+/*
+ * Elements of a list that ends with a zero byte: NoticeResponse's (code,
+ * text) pairs, AuthenticationSASL's names.  Either element starts with a
+ * byte that is not zero and ends with the first NUL after it.
+ */
 static int count_until_zero(const struct reader *r, size_t *count)
 {
 	size_t i = 0, n = 0;

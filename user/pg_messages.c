@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define RECORD(var, nm, ...)						\
 	static const struct pg_field var##_fields[] = { __VA_ARGS__ };	\
@@ -89,11 +91,15 @@ BODY(bind_body,
      F("result_column_format_count", PG_FIELD_U16),
      F_LIST("result_column_format_codes", PG_FIELD_U16));
 
-/* Field codes of ErrorResponse/NoticeResponse; '_' names are not printed. */
+/*
+ * Field codes of ErrorResponse/NoticeResponse; '_' names are not printed.
+ * structs.py spells C "_sql_state": it is never printed, so the spelling
+ * only shows in JSON, which names it as PostgreSQL does.
+ */
 static const struct pg_enum_symbol notice_codes[] = {
 	{ 'S', "severity" },
 	{ 'V', "_severity_not_localized" },
-	{ 'C', "_sql_state" },
+	{ 'C', "_sqlstate" },
 	{ 'M', "message" },
 	{ 'D', "detail" },
 	{ 'H', "hint" },
@@ -116,6 +122,53 @@ BODY(notice_response_body,
      { .name = "notices", .kind = PG_FIELD_LIST, .elem_kind = PG_FIELD_RECORD,
        .elem_record = &notice_field, .until_zero = true });
 
+/* ---- types structs.py does not decode: the protocol documentation's layouts -------------- */
+
+BODY(parameter_description_body,
+     F("parametercount", PG_FIELD_U16),
+     F_LIST("parameters", PG_FIELD_U32));
+BODY(notification_response_body,
+     F("pid", PG_FIELD_I32),
+     F("channel", PG_FIELD_TEXT),
+     F("payload", PG_FIELD_TEXT));
+BODY(function_call_response_body,
+     F("length", PG_FIELD_LENGTH32),
+     F("value", PG_FIELD_VALUE));
+/* the options are the ones the server did not recognize */
+BODY(negotiate_protocol_version_body,
+     F("newest_minor_version", PG_FIELD_I32),
+     F("optioncount", PG_FIELD_I32),
+     F_LIST("options", PG_FIELD_TEXT));
+
+/* Close names what it closes as Describe does. */
+BODY(close_body, F_ENUM("type", describe_kinds), F("name", PG_FIELD_TEXT));
+/* Arguments are Bind's parameters again: Int32 length (-1: NULL) and bytes. */
+BODY(function_call_body,
+     F("function_oid", PG_FIELD_U32),
+     F("_argument_format_code_count", PG_FIELD_U16),
+     F_LIST("argument_format_codes", PG_FIELD_U16),
+     F("_argument_count", PG_FIELD_U16),
+     F_LIST_OF("arguments", bind_parameter),
+     F("result_format", PG_FIELD_U16));
+BODY(copy_fail_body, F("message", PG_FIELD_TEXT));
+
+/* Authentication: the code, then what that code carries. */
+BODY(auth_code_only_body, F("_code", PG_FIELD_I32));
+BODY(auth_md5_body, F("_code", PG_FIELD_I32), F("salt", PG_FIELD_BYTES4));
+BODY(auth_data_body, F("_code", PG_FIELD_I32), F("data", PG_FIELD_REST));
+BODY(auth_sasl_body,
+     F("_code", PG_FIELD_I32),
+     { .name = "mechanisms", .kind = PG_FIELD_LIST, .elem_kind = PG_FIELD_TEXT,
+       .until_zero = true });
+
+/* The frontend's 'p' answers. */
+BODY(password_body, { .name = "password", .kind = PG_FIELD_TEXT, .secret = true });
+BODY(sasl_initial_response_body,
+     F("mechanism", PG_FIELD_TEXT),
+     F("_length", PG_FIELD_LENGTH32),	/* -1: no initial response */
+     F("data", PG_FIELD_VALUE));
+BODY(auth_response_data_body, F("data", PG_FIELD_REST));
+
 EMPTY_BODY(terminate_body);
 EMPTY_BODY(copy_done_body);
 EMPTY_BODY(sync_body);
@@ -124,13 +177,51 @@ EMPTY_BODY(authentication_ok_body);
 EMPTY_BODY(parse_complete_body);
 EMPTY_BODY(bind_complete_body);
 EMPTY_BODY(no_data_body);
+EMPTY_BODY(portal_suspended_body);
+EMPTY_BODY(close_complete_body);
+EMPTY_BODY(flush_body);
 
 /* ---- the table -------------------------------------------------------------------------- */
 
 #define FE WF_DIR_FRONTEND
 #define BE WF_DIR_BACKEND
-#define KNOWN(d, t, nm, style, rec)	{ d, t, nm, true, style, &(rec) }
-#define RAW(d, t, nm)		{ d, t, nm, false, PG_PRINT_RAW, NULL }
+#define KNOWN(d, t, nm, style, rec)						\
+	{ .dir = d, .type = t, .name = nm, .in_reference = true, .print = style, .body = &(rec) }
+/* decoded by wirefault, unknown to structs.py */
+#define DECODED(d, t, nm, style, rec)						\
+	{ .dir = d, .type = t, .name = nm, .print = style, .body = &(rec) }
+#define VARIANT(d, t, c, nm, style, rec)					\
+	{ .dir = d, .type = t, .name = nm, .print = style, .body = &(rec), .code = c }
+#define END_VARIANTS			{ .name = NULL }
+
+/* Every R is AuthenticationOk to structs.py; its code says what it is. */
+#define AUTH(c, nm, rec) VARIANT(BE, 'R', c, nm, PG_PRINT_DEFAULT, rec)
+static const struct pg_message_desc authentication_variants[] = {
+	AUTH(PG_AUTH_OK, "AuthenticationOk", auth_code_only_body),
+	AUTH(PG_AUTH_KERBEROS_V5, "AuthenticationKerberosV5", auth_code_only_body),
+	AUTH(PG_AUTH_CLEARTEXT_PASSWORD, "AuthenticationCleartextPassword", auth_code_only_body),
+	AUTH(PG_AUTH_MD5_PASSWORD, "AuthenticationMD5Password", auth_md5_body),
+	AUTH(PG_AUTH_GSS, "AuthenticationGSS", auth_code_only_body),
+	AUTH(PG_AUTH_GSS_CONTINUE, "AuthenticationGSSContinue", auth_data_body),
+	AUTH(PG_AUTH_SSPI, "AuthenticationSSPI", auth_code_only_body),
+	AUTH(PG_AUTH_SASL, "AuthenticationSASL", auth_sasl_body),
+	AUTH(PG_AUTH_SASL_CONTINUE, "AuthenticationSASLContinue", auth_data_body),
+	AUTH(PG_AUTH_SASL_FINAL, "AuthenticationSASLFinal", auth_data_body),
+	END_VARIANTS,
+};
+
+/* 'p', by the Authentication request it answers. */
+#define ANSWER(c, nm, rec) VARIANT(FE, 'p', c, nm, PG_PRINT_DEFAULT, rec)
+static const struct pg_message_desc password_variants[] = {
+	ANSWER(PG_AUTH_CLEARTEXT_PASSWORD, "PasswordMessage", password_body),
+	ANSWER(PG_AUTH_MD5_PASSWORD, "PasswordMessage", password_body),
+	ANSWER(PG_AUTH_GSS, "GSSResponse", auth_response_data_body),
+	ANSWER(PG_AUTH_GSS_CONTINUE, "GSSResponse", auth_response_data_body),
+	ANSWER(PG_AUTH_SSPI, "GSSResponse", auth_response_data_body),
+	ANSWER(PG_AUTH_SASL, "SASLInitialResponse", sasl_initial_response_body),
+	ANSWER(PG_AUTH_SASL_CONTINUE, "SASLResponse", auth_response_data_body),
+	END_VARIANTS,
+};
 
 static const struct pg_message_desc messages[] = {
 	/* frontend, as structs.py knows them */
@@ -144,11 +235,13 @@ static const struct pg_message_desc messages[] = {
 	KNOWN(FE, 'E', "Execute", PG_PRINT_EXECUTE, execute_body),
 	KNOWN(FE, 'S', "Sync", PG_PRINT_DEFAULT, sync_body),
 	/* frontend, printed raw by structs.py */
-	RAW(FE, 'C', "Close"),
-	RAW(FE, 'H', "Flush"),
-	RAW(FE, 'F', "FunctionCall"),
-	RAW(FE, 'f', "CopyFail"),
-	RAW(FE, 'p', "PasswordMessage"),	/* also SASL and GSSAPI responses */
+	DECODED(FE, 'C', "Close", PG_PRINT_DEFAULT, close_body),
+	DECODED(FE, 'H', "Flush", PG_PRINT_DEFAULT, flush_body),
+	DECODED(FE, 'F', "FunctionCall", PG_PRINT_DEFAULT, function_call_body),
+	DECODED(FE, 'f', "CopyFail", PG_PRINT_DEFAULT, copy_fail_body),
+	/* also SASL and GSSAPI responses: raw until an Authentication says which */
+	{ .dir = FE, .type = 'p', .name = "PasswordMessage", .print = PG_PRINT_RAW,
+	  .variant_key = PG_VARIANT_AUTH_CODE, .variants = password_variants },
 
 	/* backend, as structs.py knows them */
 	KNOWN(BE, 'd', "CopyData", PG_PRINT_DEFAULT, copy_data_body),
@@ -159,7 +252,9 @@ static const struct pg_message_desc messages[] = {
 	KNOWN(BE, 'C', "CommandComplete", PG_PRINT_DEFAULT, command_complete_body),
 	KNOWN(BE, 'T', "RowDescription", PG_PRINT_DEFAULT, row_description_body),
 	KNOWN(BE, 'D', "DataRow", PG_PRINT_DEFAULT, data_row_body),
-	KNOWN(BE, 'R', "AuthenticationOk", PG_PRINT_DEFAULT, authentication_ok_body),
+	{ .dir = BE, .type = 'R', .name = "AuthenticationOk", .in_reference = true,
+	  .print = PG_PRINT_DEFAULT, .body = &authentication_ok_body,
+	  .variant_key = PG_VARIANT_LEADING_I32, .variants = authentication_variants },
 	KNOWN(BE, 'S', "ParameterStatus", PG_PRINT_PARAMETER_STATUS, parameter_status_body),
 	KNOWN(BE, 'K', "BackendKeyData", PG_PRINT_BACKEND_KEY_DATA, backend_key_data_body),
 	KNOWN(BE, 'N', "NoticeResponse", PG_PRINT_NOTICE, notice_response_body),
@@ -167,15 +262,16 @@ static const struct pg_message_desc messages[] = {
 	KNOWN(BE, '2', "BindComplete", PG_PRINT_DEFAULT, bind_complete_body),
 	KNOWN(BE, 'n', "NoData", PG_PRINT_DEFAULT, no_data_body),
 	/* backend, printed raw by structs.py */
-	RAW(BE, 'E', "ErrorResponse"),
-	RAW(BE, 'G', "CopyInResponse"),
-	RAW(BE, 'W', "CopyBothResponse"),
-	RAW(BE, 't', "ParameterDescription"),
-	RAW(BE, 's', "PortalSuspended"),
-	RAW(BE, 'A', "NotificationResponse"),
-	RAW(BE, '3', "CloseComplete"),
-	RAW(BE, 'V', "FunctionCallResponse"),
-	RAW(BE, 'v', "NegotiateProtocolVersion"),
+	DECODED(BE, 'E', "ErrorResponse", PG_PRINT_NOTICE, notice_response_body),
+	DECODED(BE, 'G', "CopyInResponse", PG_PRINT_DEFAULT, copy_out_response_body),
+	DECODED(BE, 'W', "CopyBothResponse", PG_PRINT_DEFAULT, copy_out_response_body),
+	DECODED(BE, 't', "ParameterDescription", PG_PRINT_DEFAULT, parameter_description_body),
+	DECODED(BE, 's', "PortalSuspended", PG_PRINT_DEFAULT, portal_suspended_body),
+	DECODED(BE, 'A', "NotificationResponse", PG_PRINT_DEFAULT, notification_response_body),
+	DECODED(BE, '3', "CloseComplete", PG_PRINT_DEFAULT, close_complete_body),
+	DECODED(BE, 'V', "FunctionCallResponse", PG_PRINT_DEFAULT, function_call_response_body),
+	DECODED(BE, 'v', "NegotiateProtocolVersion", PG_PRINT_DEFAULT,
+		negotiate_protocol_version_body),
 };
 
 const struct pg_message_desc *pg_messages_all(size_t *count)
@@ -191,6 +287,31 @@ const struct pg_message_desc *pg_message_by_type(enum wf_dir dir, uint8_t type)
 	for (i = 0; i < ARRAY_LEN(messages); i++)
 		if (messages[i].dir == dir && messages[i].type == type)
 			return &messages[i];
+	return NULL;
+}
+
+const struct pg_message_desc *pg_message_variant(const struct pg_message_desc *m,
+						 const uint8_t *body, size_t len,
+						 int32_t auth_code)
+{
+	const struct pg_message_desc *v;
+	int32_t code;
+
+	switch (m->variant_key) {
+	case PG_VARIANT_LEADING_I32:
+		if (len < 4)
+			return NULL;
+		code = (int32_t)wf_be32(body);
+		break;
+	case PG_VARIANT_AUTH_CODE:
+		code = auth_code;
+		break;
+	default:
+		return m;
+	}
+	for (v = m->variants; v->name; v++)
+		if (v->code == code)
+			return v;
 	return NULL;
 }
 

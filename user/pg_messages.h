@@ -10,8 +10,14 @@
  * every R message is "AuthenticationOk" there, whatever its subtype.  The
  * protocol's other types are in the table too, named as PostgreSQL's
  * documentation names them, with in_reference == false: structs.py prints
- * them as Frontend(type=C,body=b'...') / Backend(type=E,body=b'...'), its
- * onX filters never match them, and so does wirefault.
+ * them as Frontend(type=C,body=b'...') / Backend(type=E,body=b'...') and its
+ * onX filters never match them, so wirefault's onX do not either; but
+ * wirefault decodes and prints them like the others (docs/differences.md).
+ *
+ * Two types have subtypes, each with its own name and layout (variants):
+ * Authentication 'R', by the Int32 code its body starts with, and the
+ * frontend's 'p', whose meaning (password, SASL, GSSAPI) only the
+ * Authentication message it answers tells.
  */
 #ifndef WF_PG_MESSAGES_H
 #define WF_PG_MESSAGES_H
@@ -38,6 +44,9 @@ enum pg_field_kind {
 	PG_FIELD_RECORD,	/* only as a list element: a nested struct */
 };
 
+/* How a secret field (a password) prints and exports instead of its value. */
+#define PG_SECRET_FMT "<%zu bytes hidden>"
+
 struct pg_enum_symbol {
 	uint8_t value;
 	const char *name;
@@ -48,7 +57,8 @@ struct pg_record;
 /*
  * One field.  Names starting with '_' are not printed (structs.py's rule).
  * A LIST has as many elements as the value of the integer field just before
- * it, or, with until_zero, runs until a zero byte (NoticeResponse); its
+ * it, or, with until_zero, runs until a zero byte where the next element
+ * would start (NoticeResponse, AuthenticationSASL's mechanism names); its
  * elements are elem_kind, a scalar kind or PG_FIELD_RECORD (elem_record).
  */
 struct pg_field {
@@ -58,6 +68,7 @@ struct pg_field {
 	enum pg_field_kind elem_kind;		/* LIST */
 	const struct pg_record *elem_record;	/* LIST of RECORD */
 	bool until_zero;			/* LIST */
+	bool secret;	/* TEXT: never shown, only its length (PG_SECRET_FMT): dumps are shared */
 };
 
 /* A struct: printed as Name(field=value,...) by default. */
@@ -73,10 +84,31 @@ enum pg_print_style {
 	PG_PRINT_QUERY,			/* Query(query=...), normalized */
 	PG_PRINT_PARAMETER_STATUS,	/* ParameterStatus(name=value), some values masked */
 	PG_PRINT_BACKEND_KEY_DATA,	/* BackendKeyData(XXX) */
-	PG_PRINT_NOTICE,		/* NoticeResponse(k=v, k=v) */
+	PG_PRINT_NOTICE,		/* NoticeResponse(k=v, k=v), also ErrorResponse */
 	PG_PRINT_DESCRIBE,		/* Describe(portal=name) */
 	PG_PRINT_EXECUTE,		/* Execute(name, max_rows_to_return=N) */
 	PG_PRINT_RAW,			/* Frontend(type=C,body=b'...'): unknown to structs.py */
+};
+
+/* Authentication codes (the Int32 an 'R' body starts with). */
+enum pg_auth_code {
+	PG_AUTH_OK = 0,
+	PG_AUTH_KERBEROS_V5 = 2,
+	PG_AUTH_CLEARTEXT_PASSWORD = 3,
+	PG_AUTH_MD5_PASSWORD = 5,
+	PG_AUTH_GSS = 7,
+	PG_AUTH_GSS_CONTINUE = 8,
+	PG_AUTH_SSPI = 9,
+	PG_AUTH_SASL = 10,
+	PG_AUTH_SASL_CONTINUE = 11,
+	PG_AUTH_SASL_FINAL = 12,
+};
+
+/* What selects the variant of a message with subtypes. */
+enum pg_variant_key {
+	PG_VARIANT_NONE,
+	PG_VARIANT_LEADING_I32,	/* the Int32 the body starts with (Authentication) */
+	PG_VARIANT_AUTH_CODE,	/* the code of the last Authentication the backend sent ('p') */
 };
 
 struct pg_message_desc {
@@ -86,10 +118,30 @@ struct pg_message_desc {
 	bool in_reference;		/* structs.py decodes it (onX can match it) */
 	enum pg_print_style print;
 	const struct pg_record *body;	/* layout; NULL for PG_PRINT_RAW */
+	/*
+	 * A type with subtypes: its entry is what structs.py and onX know
+	 * (e.g. every 'R' is AuthenticationOk); what is decoded and printed
+	 * is the variant whose code is the key's value (an array terminated
+	 * by name == NULL; a code may have several entries of one name).
+	 */
+	enum pg_variant_key variant_key;
+	const struct pg_message_desc *variants;
+	int32_t code;			/* a variant: the key value selecting it */
 };
 
 /* The message of this type sent in this direction, or NULL (not PostgreSQL). */
 const struct pg_message_desc *pg_message_by_type(enum wf_dir dir, uint8_t type);
+
+/*
+ * What to decode a message of entry m as: m itself for a type without
+ * subtypes, else its variant for this body (Authentication) or for
+ * auth_code (the last Authentication code the backend sent on the
+ * connection, -1 if none: 'p'); NULL when no variant applies (an unknown
+ * code, a body too short to hold one): the message is shown raw.
+ */
+const struct pg_message_desc *pg_message_variant(const struct pg_message_desc *m,
+						 const uint8_t *body, size_t len,
+						 int32_t auth_code);
 
 /*
  * The message structs.py calls `name` in this direction ("Query",
@@ -139,7 +191,7 @@ int pg_message_field_loc(const struct pg_message_desc *m, const char *name,
 int pg_message_text_field(const struct pg_message_desc *m, const char *field,
 			  struct pg_text_field_loc *loc);
 
-/* Every entry, for iteration (tests, listings). */
+/* Every entry, for iteration (tests, listings); variants hang off their type's entry. */
 const struct pg_message_desc *pg_messages_all(size_t *count);
 
 #endif /* WF_PG_MESSAGES_H */

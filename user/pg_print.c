@@ -116,6 +116,10 @@ static void print_list(struct pg_printer *pp, struct strbuf *out, const struct p
 static void print_value(struct pg_printer *pp, struct strbuf *out, const struct pg_value *v,
 			int depth)
 {
+	if (v->field && v->field->secret) {
+		strbuf_addf(out, PG_SECRET_FMT, v->len);
+		return;
+	}
 	switch (v->kind) {
 	case PG_VALUE_INT:
 		strbuf_addf(out, "%" PRId64, v->num);
@@ -176,14 +180,15 @@ static void print_parameter_status(struct pg_printer *pp, struct strbuf *out)
 	strbuf_addc(out, ')');
 }
 
-/* s:323-331: fields in wire order, ", " between, '_' names left out */
-static void print_notice(struct pg_printer *pp, struct strbuf *out)
+/* s:323-331: fields in wire order, ", " between, '_' names left out; ErrorResponse alike */
+static void print_notice(struct pg_printer *pp, struct strbuf *out, const char *name)
 {
 	const struct pg_value *list = field(pp, "notices");
 	bool first = true;
 	uint32_t i;
 
-	strbuf_adds(out, "NoticeResponse(");
+	strbuf_adds(out, name);
+	strbuf_addc(out, '(');
 	for (i = 0; i < list->count; i++) {
 		const struct pg_value *pair = &pp->decoded.values[list->first + i];
 		const struct pg_value *key = pg_value_field(&pp->decoded, pair, "key");
@@ -216,7 +221,7 @@ static void print_decoded(struct pg_printer *pp, struct strbuf *out,
 		strbuf_adds(out, "BackendKeyData(XXX)");
 		break;
 	case PG_PRINT_NOTICE:
-		print_notice(pp, out);
+		print_notice(pp, out, m->name);
 		break;
 	case PG_PRINT_DESCRIBE:		/* s:431-432 */
 		strbuf_adds(out, "Describe(");
@@ -250,12 +255,14 @@ static void print_raw(struct strbuf *out, enum wf_dir dir, uint8_t type,
 }
 
 void pg_print_message(struct pg_printer *pp, struct strbuf *out, enum wf_dir dir,
-		      uint8_t type, const uint8_t *body, size_t len)
+		      uint8_t type, const uint8_t *body, size_t len, int32_t auth_code)
 {
 	const struct pg_message_desc *m = pg_message_by_type(dir, type);
 	size_t mark = out->len;
 	int err;
 
+	if (m)
+		m = pg_message_variant(m, body, len, auth_code);
 	if (!m || m->print == PG_PRINT_RAW) {
 		print_raw(out, dir, type, body, len);
 		return;

@@ -218,7 +218,7 @@ static void on_frame(void *arg, const struct pg_frame *f)
 	}
 	strbuf_reset(el);
 	if (f->kind == PG_FRAME_MESSAGE)
-		pg_print_message(&rec->printer, el, cc->dir, f->type, f->body, f->len);
+		pg_print_message(&rec->printer, el, cc->dir, f->type, f->body, f->len, f->auth_code);
 	else if (f->kind == PG_FRAME_NOT_RETAINED)
 		pg_print_not_retained(el, cc->dir, f->type, f->len);
 	else

@@ -56,14 +56,108 @@ static void test_direction_decides(void **state)
 
 static void test_unknown_to_reference(void **state)
 {
-	/* in the table, but never matched by onX and printed raw */
+	/* in the table and decoded, but never matched by onX */
 	assert_null(pg_message_by_name(BE, "ErrorResponse"));
 	assert_null(pg_message_by_name(BE, "CopyInResponse"));
+	assert_null(pg_message_by_name(FE, "PasswordMessage"));
 	assert_false(pg_message_by_type(BE, 'E')->in_reference);
-	assert_int_equal(pg_message_by_type(BE, 'G')->print, PG_PRINT_RAW);
-	assert_int_equal(pg_message_by_type(FE, 'C')->print, PG_PRINT_RAW);
+	assert_int_equal(pg_message_by_type(BE, 'E')->print, PG_PRINT_NOTICE);
+	assert_ptr_equal(pg_message_by_type(BE, 'E')->body, pg_message_by_type(BE, 'N')->body);
+	assert_ptr_equal(pg_message_by_type(BE, 'G')->body, pg_message_by_type(BE, 'H')->body);
+	assert_ptr_equal(pg_message_by_type(BE, 'W')->body, pg_message_by_type(BE, 'H')->body);
+	assert_string_equal(pg_message_by_type(FE, 'C')->name, "Close");
 	assert_null(pg_message_by_type(BE, 0));
 	assert_null(pg_message_by_type(FE, 'Z'));
+}
+
+/* Every protocol message has a layout, directly or through its variants. */
+static void test_every_message_decoded(void **state)
+{
+	static const char frontend[] = "QXdcPBDESCHFfp", backend[] = "dcIHZCTDRSKN12nEGWtsA3Vv";
+	const struct pg_message_desc *all, *v;
+	size_t i, n;
+
+	all = pg_messages_all(&n);
+	assert_int_equal(n, strlen(frontend) + strlen(backend));
+	for (i = 0; frontend[i]; i++)
+		assert_non_null(pg_message_by_type(FE, (uint8_t)frontend[i]));
+	for (i = 0; backend[i]; i++)
+		assert_non_null(pg_message_by_type(BE, (uint8_t)backend[i]));
+	for (i = 0; i < n; i++) {
+		if (all[i].variants) {
+			assert_int_not_equal(all[i].variant_key, PG_VARIANT_NONE);
+			for (v = all[i].variants; v->name; v++) {
+				assert_non_null(v->body);
+				assert_int_equal(v->dir, all[i].dir);
+				assert_int_equal(v->type, all[i].type);
+				assert_null(v->variants);
+			}
+		} else {
+			assert_non_null(all[i].body);
+			assert_int_not_equal(all[i].print, PG_PRINT_RAW);
+		}
+	}
+}
+
+static const char *variant_name(enum wf_dir dir, uint8_t type, const void *body, size_t len,
+				int32_t auth_code)
+{
+	const struct pg_message_desc *m = pg_message_by_type(dir, type);
+
+	m = pg_message_variant(m, body, len, auth_code);
+	return m ? m->name : NULL;
+}
+
+static void test_variants(void **state)
+{
+	static const struct {
+		uint8_t code;
+		const char *name;
+	} auth[] = {
+		{ 0, "AuthenticationOk" }, { 2, "AuthenticationKerberosV5" },
+		{ 3, "AuthenticationCleartextPassword" }, { 5, "AuthenticationMD5Password" },
+		{ 7, "AuthenticationGSS" }, { 8, "AuthenticationGSSContinue" },
+		{ 9, "AuthenticationSSPI" }, { 10, "AuthenticationSASL" },
+		{ 11, "AuthenticationSASLContinue" }, { 12, "AuthenticationSASLFinal" },
+		{ 1, NULL }, { 4, NULL }, { 6, NULL }, { 13, NULL }, { 255, NULL },
+	}, answer[] = {
+		{ 3, "PasswordMessage" }, { 5, "PasswordMessage" }, { 7, "GSSResponse" },
+		{ 8, "GSSResponse" }, { 9, "GSSResponse" }, { 10, "SASLInitialResponse" },
+		{ 11, "SASLResponse" }, { 0, NULL }, { 2, NULL }, { 12, NULL },
+	};
+	uint8_t body[4] = { 0, 0, 0, 0 };
+	const struct pg_message_desc *m;
+	size_t i;
+
+	for (i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
+		body[3] = auth[i].code;
+		if (auth[i].name)
+			assert_string_equal(variant_name(BE, 'R', body, 4, -1), auth[i].name);
+		else
+			assert_null(variant_name(BE, 'R', body, 4, -1));
+	}
+	/* the code of a 'p' is the last Authentication's, not its body's */
+	for (i = 0; i < sizeof(answer) / sizeof(answer[0]); i++) {
+		if (answer[i].name)
+			assert_string_equal(variant_name(FE, 'p', body, 4, answer[i].code),
+					    answer[i].name);
+		else
+			assert_null(variant_name(FE, 'p', body, 4, answer[i].code));
+	}
+	body[0] = 0x80;
+	assert_null(variant_name(BE, 'R', body, 4, -1));
+	assert_null(variant_name(BE, 'R', body, 3, -1));	/* too short for a code */
+	assert_null(variant_name(FE, 'p', "", 0, -1));
+	/* the entries structs.py and onX see stay as they were */
+	m = pg_message_by_name(BE, "AuthenticationOk");
+	assert_int_equal(m->type, 'R');
+	assert_int_equal(m->body->nfields, 0);
+	/* a type without variants is itself */
+	m = pg_message_by_type(FE, 'Q');
+	assert_ptr_equal(pg_message_variant(m, NULL, 0, 3), m);
+	/* the only secret field: passwords */
+	m = pg_message_variant(pg_message_by_type(FE, 'p'), NULL, 0, 5);
+	assert_true(pg_message_field(m, "password")->secret);
 }
 
 static void expect_text_field(enum wf_dir dir, const char *msg, const char *field,
@@ -143,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_names_follow_structs_py),
 		cmocka_unit_test(test_direction_decides),
 		cmocka_unit_test(test_unknown_to_reference),
+		cmocka_unit_test(test_every_message_decoded),
+		cmocka_unit_test(test_variants),
 		cmocka_unit_test(test_text_fields),
 		cmocka_unit_test(test_field_locations),
 	};
