@@ -54,6 +54,14 @@ struct {
 	__type(value, struct wf_vport_tag);
 } vport_tags SEC(".maps");
 
+/* Per-filter counts of the current pipeline (include/wf_pipeline.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_filter_stats);
+} filter_stats SEC(".maps");
+
 /* enum wf_counter -> per-CPU count (userspace sums the CPUs). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -80,11 +80,19 @@ wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_chunk *ch
 {
 	const struct wf_pipe_view *v = &ch->v;
 	const struct wf_pipeline *pipe = v->pipe;
-	__u32 i;
+	struct wf_filter_stats *st;
+	__u32 i, zero = 0;
 
 	if (!pipe || !ch->len)
 		return WF_PIPE_A_ALLOW;
 	wf_count(WF_CNT_PIPE_CHUNKS);
+	st = bpf_map_lookup_elem(&filter_stats, &zero);
+	if (st && st->generation != pipe->generation) {
+		__builtin_memset(st, 0, sizeof(*st));
+		st->generation = pipe->generation;
+	}
+	if (st)
+		st->evaluated++;
 	for (i = 0; i < WF_PIPE_MAX_FILTERS; i++) {
 		const struct wf_pipe_filter *flt = &pipe->filters[i];
 
@@ -109,7 +117,11 @@ wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_chunk *ch
 			wf_count(WF_CNT_ERRORS);
 			return WF_PIPE_A_ALLOW;
 		}
+		if (st)
+			st->passed[i]++;
 	}
+	if (st)
+		st->acted++;
 	return pipe->action;
 }
 

@@ -127,7 +127,8 @@ wf_record_chunk(struct __sk_buff *skb, const struct wf_flow *f, const struct wf_
 	c.slot->hdr.chunk_len = len;
 	c.slot->hdr.kind = WF_REC_CHUNK;
 	c.slot->hdr.dir = dir;
-	__builtin_memset(c.slot->hdr.pad, 0, sizeof(c.slot->hdr.pad));
+	c.slot->hdr.action = 0;
+	c.slot->hdr.pipe_gen = 0;
 	bpf_loop(pieces, wf_record_piece, &c, 0);
 }
 
@@ -154,6 +155,44 @@ wf_record_close(const struct wf_config *cfg, struct wf_flow *f, const struct wf_
 		return;
 	}
 	wf_count(WF_CNT_REC_CLOSES);
+}
+
+/*
+ * What the pipeline did to the chunk just recorded (never called for
+ * allow): the loader's recorder, dump --json, watch and the pcap writer show
+ * it next to the chunk.  Built in this CPU's scratch slot, which the chunk's
+ * pieces are done with, because the stack is spoken for.
+ */
+static __always_inline void
+wf_record_verdict(const struct wf_config *cfg, const struct wf_flow *f, const struct wf_flow_key *key,
+		  __u8 dir, __u32 seq, __u32 len, __u8 action, __u32 pipe_gen)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct wf_rec_slot *slot;
+
+	if (!(cfg->flags & WF_CFG_RECORD))
+		return;
+	slot = bpf_map_lookup_elem(&rec_scratch, &cpu);
+	if (!slot) {
+		wf_count(WF_CNT_REC_LOST_PIECES);
+		return;
+	}
+	slot->hdr.ts_ns = bpf_ktime_get_ns();
+	slot->hdr.conn_id = f->conn_id;
+	slot->hdr.flow = *key;
+	slot->hdr.seq = seq;
+	slot->hdr.chunk_len = len;
+	slot->hdr.offset = 0;
+	slot->hdr.len = 0;
+	slot->hdr.kind = WF_REC_VERDICT;
+	slot->hdr.dir = dir;
+	slot->hdr.flags = 0;
+	slot->hdr.action = action;
+	slot->hdr.pipe_gen = pipe_gen;
+	if (bpf_ringbuf_output(&records, &slot->hdr, sizeof(slot->hdr), wf_ring_wakeup_flags()))
+		wf_count(WF_CNT_REC_LOST_PIECES);
+	else
+		wf_count(WF_CNT_REC_VERDICTS);
 }
 
 #endif /* WF_BPF_RECORDER_H */

@@ -138,6 +138,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	struct wf_flow *f;
 	__u32 zero = 0, seq;
 	int verdict;
+	__u8 action;
 	bool data, killall;
 
 	if (skb->mark == WF_OWN_MARK) {
@@ -186,11 +187,20 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	if (killall) {
 		seq = ch.len ? ch.seq : wf_sent_end(f, pkt);
 		wf_count(WF_CNT_KILLALL_KILLS);
+		if (ch.len)
+			wf_record_verdict(cfg, f, &pkt->key, pkt->dir, ch.seq, ch.len,
+					  WF_PIPE_A_KILLALL, ch.v.gen);
 		return wf_close_both(skb, f, pkt, seq, WF_TCP_FIN);
 	}
 	/* Never act on a SYN: data on it (TCP Fast Open) passes. */
 	if (data && !(pkt->tcp_flags & WF_TCP_SYN)) {
-		verdict = wf_act(skb, cfg, f, pkt, &ch, wf_pipe_eval(skb, f, &ch));
+		action = wf_pipe_eval(skb, f, &ch);
+		/* connect_delay() acts on the initial chunk only */
+		if (action != WF_PIPE_A_ALLOW &&
+		    (action != WF_PIPE_A_CONNECT_DELAY || ch.initial))
+			wf_record_verdict(cfg, f, &pkt->key, pkt->dir, ch.seq, ch.len, action,
+					  ch.v.gen);
+		verdict = wf_act(skb, cfg, f, pkt, &ch, action);
 		if (f->flags & WF_FLOW_KILLED)
 			return verdict;	/* our FINs replace the packet's own */
 	}

@@ -41,6 +41,7 @@
 	X(REC_LOST_PIECES,	"recorder pieces (and close records) lost: ring full or error") \
 	X(REC_LOST_BYTES,	"recorder payload bytes lost")		\
 	X(REC_CLOSES,		"connection-close records written")	\
+	X(REC_VERDICTS,		"verdict records written (chunks the pipeline acted on)") \
 	X(PIPE_CHUNKS,		"chunks evaluated by a pipeline")	\
 	X(PIPE_STALE_SLOT,	"chunks allowed because the pipeline slot was being rewritten") \
 	X(PIPE_MESSAGES_MATCHED, "messages that satisfied an onX() filter") \

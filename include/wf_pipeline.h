@@ -147,6 +147,19 @@ struct wf_dfa_pool {
 	__u16 next[WF_DFA_POOL_CELLS];
 };
 
+/*
+ * How far chunks get through the pipeline, per CPU (`wirefault status`
+ * sums the CPUs): a CPU that meets a newer generation starts its counts
+ * over, so entries of an older generation are ignored by the reader.
+ */
+struct wf_filter_stats {
+	__u32 generation;	/* the pipeline these counts are for */
+	__u32 pad;
+	__u64 evaluated;	/* chunks evaluated */
+	__u64 passed[WF_PIPE_MAX_FILTERS];	/* chunks that passed filters 0..i */
+	__u64 acted;		/* chunks that reached the action */
+};
+
 struct wf_pipe_current {
 	__u32 word;		/* generation << 1 | slot; 0 = no pipeline */
 	/*

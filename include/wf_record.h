@@ -27,6 +27,12 @@
 enum wf_record_kind {
 	WF_REC_CHUNK = 1,	/* payload bytes */
 	WF_REC_CLOSE = 2,	/* the connection ended (FIN both ways or RST): len = 0 */
+	/*
+	 * The pipeline acted on a chunk (anything but allow): len = 0; seq,
+	 * chunk_len and dir name the chunk, which was recorded just before on
+	 * the same CPU; action and pipe_gen say what and which pipeline.
+	 */
+	WF_REC_VERDICT = 3,
 };
 
 enum wf_record_flags {
@@ -55,7 +61,8 @@ struct wf_record {
 	__u8 kind;		/* enum wf_record_kind */
 	__u8 dir;		/* enum wf_dir */
 	__u8 flags;		/* enum wf_record_flags */
-	__u8 pad[5];
+	__u8 action;		/* VERDICT: enum wf_pipe_action_kind, else 0 */
+	__u32 pipe_gen;		/* VERDICT: generation of the pipeline that acted */
 	/* __u8 data[len] follows */
 };
 
