@@ -33,6 +33,17 @@ static void format_end(const __u8 addr[16], __u16 port, bool as_v4, char *out, s
 	}
 }
 
+const char *wf_flow_key_endpoint(const struct wf_flow_key *key, bool server, char *buf, size_t size)
+{
+	bool as_v4 = key->family == WF_FAMILY_IPV4 && is_v4_mapped(key->client_addr) &&
+		     is_v4_mapped(key->server_addr);
+
+	if (size)
+		format_end(server ? key->server_addr : key->client_addr,
+			   server ? key->server_port : key->client_port, as_v4, buf, size);
+	return buf;
+}
+
 const char *wf_flow_key_format(const struct wf_flow_key *key, char *buf, size_t size)
 {
 	char client[INET6_ADDRSTRLEN + 8], server[INET6_ADDRSTRLEN + 8], family[24] = "";

@@ -7,6 +7,7 @@
 #ifndef WF_FLOW_KEY_H
 #define WF_FLOW_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "wf_flow.h"
@@ -22,5 +23,8 @@
  * an unknown family is shown as "family N" in front of IPv6 addresses.
  */
 const char *wf_flow_key_format(const struct wf_flow_key *key, char *buf, size_t size);
+
+/* One end of the key, "127.0.0.1:5432" or "[::1]:5432", the same way. */
+const char *wf_flow_key_endpoint(const struct wf_flow_key *key, bool server, char *buf, size_t size);
 
 #endif /* WF_FLOW_KEY_H */

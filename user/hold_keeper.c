@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "hold_keeper.h"
+#include "pipeline_compile.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -52,11 +53,6 @@ struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, struct 
 	return k;
 }
 
-static const char *action_text(uint32_t action)
-{
-	return action == WF_PIPE_A_CANCEL ? "cancel" : action == WF_PIPE_A_CONNECT_DELAY ? "connect_delay" : "hold";
-}
-
 /* Hands the slot's chunk to its receiver and the slot back to the program. */
 static void release(struct wf_hold_keeper *k, uint32_t slot)
 {
@@ -73,10 +69,10 @@ static void release(struct wf_hold_keeper *k, uint32_t slot)
 	method = wf_hold_release(k->ps, h, now);
 	if (method < 0) {
 		wf_warn("%s: releasing the held chunk failed: %s; its sender will retransmit it",
-			action_text(h->action), strerror(-method));
+			wf_pipe_action_name(h->action), strerror(-method));
 		wf_counter_add(k->counters_fd, WF_CNT_HOLD_RELEASE_FAILED, 1);
 	} else {
-		wf_debug("%s: released the held chunk (%u bytes) after %.1f ms by %s", action_text(h->action),
+		wf_debug("%s: released the held chunk (%u bytes) after %.1f ms by %s", wf_pipe_action_name(h->action),
 			 h->len, (double)(now - h->held_ns) / 1e6, wf_release_method_name(method));
 		wf_counter_add(k->counters_fd, method == WF_RELEASE_ICMP ? WF_CNT_HOLDS_RELEASED_ICMP
 									     : WF_CNT_HOLDS_RELEASED, 1);
@@ -125,7 +121,7 @@ void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev
 	if (ev->slot >= WF_HOLD_SLOTS) {
 		/* every slot was busy: the program let the chunk through */
 		wf_warn("%s: no free hold slot (%d in use): the chunk was delivered without delay",
-			action_text(ev->action), WF_HOLD_SLOTS);
+			wf_pipe_action_name(ev->action), WF_HOLD_SLOTS);
 		return;
 	}
 	if (__atomic_load_n(&k->slots[ev->slot].state, __ATOMIC_ACQUIRE) != WF_HOLD_HELD ||

@@ -560,3 +560,18 @@ int wf_pipeline_compile_text(const char *src, size_t len, struct wf_pipe_compile
 	wf_command_free(&cmd);
 	return rc;
 }
+
+const char *wf_pipe_action_name(unsigned int action)
+{
+	static const char *const names[] = {
+		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
+		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
+		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay",
+	};
+	static __thread char other[24];
+
+	if (action < sizeof(names) / sizeof(names[0]) && names[action])
+		return names[action];
+	snprintf(other, sizeof(other), "action %u", action);
+	return other;
+}

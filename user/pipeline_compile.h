@@ -86,4 +86,7 @@ int wf_pipe_dfa_encode(const struct wf_dfa *dfa, uint32_t base, uint16_t *cells,
  */
 int wf_pipe_compiled_describe(const struct wf_pipe_compiled *pc, char *buf, size_t size);
 
+/* The command-language name of an enum wf_pipe_action_kind ("kill", ...), "action N" if unknown. */
+const char *wf_pipe_action_name(unsigned int action);
+
 #endif /* WF_PIPELINE_COMPILE_H */

@@ -231,8 +231,11 @@ static bool is_v4_mapped(const uint8_t a[16])
 	return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
 
-int wf_tcp_frame_build_syn(uint8_t *buf, size_t size, const struct wf_flow_key *key, uint32_t seq)
+int wf_tcp_frame_build(uint8_t *buf, size_t size, const struct wf_tcp_segment *seg)
 {
+	const struct wf_flow_key *key = seg->key;
+	const uint8_t *src = seg->to_server ? key->client_addr : key->server_addr;
+	const uint8_t *dst = seg->to_server ? key->server_addr : key->client_addr;
 	struct wf_tcp_frame tf;
 	uint32_t ip_hlen, len;
 	uint8_t *ip, *th;
@@ -250,41 +253,59 @@ int wf_tcp_frame_build_syn(uint8_t *buf, size_t size, const struct wf_flow_key *
 	} else {
 		return -EINVAL;
 	}
-	len = WF_ETH_HLEN + ip_hlen + WF_TCP_HLEN_MIN;
+	if (seg->len > WF_TCP_SEGMENT_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	len = WF_ETH_HLEN + ip_hlen + WF_TCP_HLEN_MIN + (uint32_t)seg->len;
 	if (size < len)
 		return -ENOSPC;
-	memset(buf, 0, len);		/* zero MACs, as on lo */
+	memset(buf, 0, len - seg->len);		/* zero MACs, as on lo */
 	ip = buf + WF_ETH_HLEN;
 	th = ip + ip_hlen;
 	if (key->family == WF_FAMILY_IPV4) {
 		wf_put_be16(buf + 12, WF_ETH_P_IPV4);
 		ip[0] = 0x45;				/* version 4, IHL 5 */
-		wf_put_be16(ip + 2, (uint16_t)(ip_hlen + WF_TCP_HLEN_MIN));
+		wf_put_be16(ip + 2, (uint16_t)(ip_hlen + WF_TCP_HLEN_MIN + seg->len));
 		wf_put_be16(ip + 6, IPV4_DF);		/* as Linux sends with PMTU discovery */
 		ip[8] = DEFAULT_TTL;
 		ip[9] = IPPROTO_TCP_NUM;
-		memcpy(ip + 12, key->client_addr + 12, 4);
-		memcpy(ip + 16, key->server_addr + 12, 4);
+		memcpy(ip + 12, src + 12, 4);
+		memcpy(ip + 16, dst + 12, 4);
 	} else {
 		wf_put_be16(buf + 12, WF_ETH_P_IPV6);
 		ip[0] = 0x60;				/* version 6, class 0, no flow label */
-		wf_put_be16(ip + 4, WF_TCP_HLEN_MIN);
+		wf_put_be16(ip + 4, (uint16_t)(WF_TCP_HLEN_MIN + seg->len));
 		ip[6] = IPPROTO_TCP_NUM;
 		ip[7] = DEFAULT_TTL;
-		memcpy(ip + 8, key->client_addr, 16);
-		memcpy(ip + 24, key->server_addr, 16);
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
 	}
-	wf_put_be16(th, key->client_port);
-	wf_put_be16(th + 2, key->server_port);
-	wf_put_be32(th + 4, seq);
+	wf_put_be16(th, seg->to_server ? key->client_port : key->server_port);
+	wf_put_be16(th + 2, seg->to_server ? key->server_port : key->client_port);
+	wf_put_be32(th + 4, seg->seq);
+	wf_put_be32(th + 8, seg->ack);
 	th[12] = (WF_TCP_HLEN_MIN / 4) << 4;
-	th[13] = WF_TCP_SYN;
-	wf_put_be16(th + 14, WF_TCP_SYN_WINDOW);
+	th[13] = seg->flags;
+	wf_put_be16(th + 14, seg->window);
+	if (seg->len)
+		memcpy(th + WF_TCP_HLEN_MIN, seg->payload, seg->len);
 
 	/* Checksums through the same code as re-injected frames. */
 	if (wf_tcp_frame_parse(buf, len, &tf) || wf_tcp_frame_fix_checksums(buf, &tf))
 		return -EINVAL;		/* cannot happen: we just built it */
 	return (int)len;
+}
+
+int wf_tcp_frame_build_syn(uint8_t *buf, size_t size, const struct wf_flow_key *key, uint32_t seq)
+{
+	struct wf_tcp_segment seg = {
+		.key = key,
+		.to_server = true,
+		.seq = seq,
+		.flags = WF_TCP_SYN,
+		.window = WF_TCP_SYN_WINDOW,
+	};
+
+	return wf_tcp_frame_build(buf, size, &seg);
 }
 
 int wf_tcp_frame_build_unreach(const uint8_t *frame, const struct wf_tcp_frame *tf,

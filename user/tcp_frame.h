@@ -113,6 +113,32 @@ int wf_tcp_frame_fix_checksums(uint8_t *frame, const struct wf_tcp_frame *tf);
 void wf_tcp_frame_addrs(const uint8_t *frame, const struct wf_tcp_frame *tf,
 			uint8_t src[16], uint8_t dst[16]);
 
+/* A segment to build: from one peer of `key` to the other. */
+struct wf_tcp_segment {
+	const struct wf_flow_key *key;
+	bool to_server;		/* client -> server, else server -> client */
+	uint32_t seq, ack;
+	uint8_t flags;		/* WF_TCP_* */
+	uint16_t window;
+	const uint8_t *payload;
+	size_t len;		/* at most WF_TCP_SEGMENT_PAYLOAD_MAX */
+};
+
+/* Payload that fits one IPv4 packet (total length 65535) without options. */
+#define WF_TCP_SEGMENT_PAYLOAD_MAX	(65535 - WF_IPV4_HLEN_MIN - WF_TCP_HLEN_MIN)
+#define WF_TCP_SEGMENT_FRAME_MAX	(WF_ETH_HLEN + WF_IPV6_HLEN + WF_TCP_HLEN_MIN + \
+					 WF_TCP_SEGMENT_PAYLOAD_MAX)
+
+/*
+ * Writes an Ethernet (zero MACs, as on lo) + IPv4/IPv6 + TCP frame without
+ * options carrying the segment, TTL/hop limit 64, checksums filled in.
+ * Returns the frame length, -EINVAL for a key whose family is unknown or
+ * whose IPv4 addresses are not v4-mapped, -EMSGSIZE for too much payload,
+ * -ENOSPC if buf is too small (WF_TCP_SEGMENT_FRAME_MAX always suffices).
+ * The pcap writer's packets, and the killall probe below.
+ */
+int wf_tcp_frame_build(uint8_t *buf, size_t size, const struct wf_tcp_segment *seg);
+
 /*
  * Writes the killall probe into buf (size bytes): a bare SYN from the
  * key's client to its server with sequence number seq, no options, window
