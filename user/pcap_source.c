@@ -286,6 +286,9 @@ static int deliver(struct replay *r, struct flow *f, const struct segment *seg, 
 		.unframed = !f->synced || d->unframed,
 		.data = seg->payload + skip,
 		.len = seg->caplen - skip,
+		.ts_ns = ts_ns,
+		.flow = &f->key,
+		.seq = seg->seq + (uint32_t)skip,
 	};
 
 	f->initial_done = true;

@@ -30,6 +30,12 @@
  *   'Query(<N bytes, not retained>)'          a message whose body exceeded
  *                                             max_message while arriving in
  *                                             pieces (N = body length)
+ *
+ * Each row also keeps what `wirefault dump --json`, `watch` and `--pcap`
+ * need (struct wf_row): the chunk's time, addresses, bytes, its messages as
+ * JSON, and the verdict the kernel reports after recording the chunk.  A
+ * chunk fluent shows no row for (only Terminate) is kept too, without a
+ * list, so that JSON and pcap miss nothing; dumps in fluent's format skip it.
  */
 #include "recorder.h"
 
@@ -40,9 +46,12 @@
 
 #include "dlist.h"
 #include "hmap.h"
+#include "pg_json.h"
+#include "pg_messages.h"
 #include "pg_print.h"
 #include "pg_stream.h"
 #include "pyrepr.h"
+#include "row_format.h"
 #include "strbuf.h"
 
 struct rec_conn {
@@ -50,12 +59,15 @@ struct rec_conn {
 	struct dlist lru;		/* least recently used first */
 	uint64_t conn_id;
 	uint64_t number;		/* fluent's connection_id */
+	uint64_t last_serial[WF_DIR__COUNT];	/* its newest row per direction (verdicts) */
 	struct pg_conn_stream stream;
 };
 
+/* A retained row: the public part, its strings in one allocation. */
 struct row {
-	char *text;
-	size_t len;
+	struct wf_row pub;
+	size_t bytes;		/* accounted against max_bytes */
+	void *mem;
 };
 
 struct wf_recorder {
@@ -65,9 +77,13 @@ struct wf_recorder {
 	struct dlist lru;
 	uint64_t next_number;
 
-	/* retained rows, oldest first, in a ring of rows_cap slots */
+	/* retained rows, oldest first, in a ring of rows_cap slots; serials
+	 * of retained rows are consecutive, ending at last_serial */
 	struct row *rows;
 	size_t rows_cap, rows_head, rows_count, row_bytes;
+	uint64_t last_serial;
+	uint64_t verdicts, verdicts_unmatched;
+	uint64_t total_dropped;
 
 	uint64_t dropped_for_rows, dropped_for_bytes;	/* since the last dump/reset */
 	uint64_t lost_pieces, lost_bytes;		/* since the last dump/reset */
@@ -75,7 +91,7 @@ struct wf_recorder {
 
 	/* scratch, reused for every chunk */
 	struct pg_printer printer;
-	struct strbuf element, list, row;
+	struct strbuf element, list, json;
 };
 
 /* Per-chunk state of the frame callback. */
@@ -122,7 +138,7 @@ static void discard_rows(struct wf_recorder *rec)
 	size_t i;
 
 	for (i = 0; i < rec->rows_count; i++)
-		free(rec->rows[(rec->rows_head + i) % rec->rows_cap].text);
+		free(rec->rows[(rec->rows_head + i) % rec->rows_cap].mem);
 	rec->rows_head = rec->rows_count = rec->row_bytes = 0;
 }
 
@@ -138,7 +154,7 @@ void wf_recorder_free(struct wf_recorder *rec)
 	pg_printer_free(&rec->printer);
 	strbuf_free(&rec->element);
 	strbuf_free(&rec->list);
-	strbuf_free(&rec->row);
+	strbuf_free(&rec->json);
 	free(rec);
 }
 
@@ -193,6 +209,39 @@ static const char *unparsed_reason(enum pg_phase phase)
 	}
 }
 
+/* The frame as one JSON object and '\n' (every frame: startup packets too). */
+static void add_json(struct wf_recorder *rec, enum wf_dir dir, const struct pg_frame *f)
+{
+	struct strbuf *js = &rec->json;
+	const struct pg_message_desc *m;
+
+	switch (f->kind) {
+	case PG_FRAME_MESSAGE:
+		pg_json_message(&rec->printer, js, dir, f->type, f->body, f->len, f->auth_code);
+		break;
+	case PG_FRAME_STARTUP:
+		pg_json_startup(js, f->code, f->body, f->len);
+		break;
+	case PG_FRAME_ANSWER:
+		pg_json_answer(js, f->type);
+		break;
+	case PG_FRAME_NOT_RETAINED:
+		m = pg_message_by_type(dir, f->type);
+		strbuf_adds(js, "{\"type\":");
+		if (m)
+			pg_json_string(js, (const uint8_t *)m->name, strlen(m->name));
+		else
+			strbuf_addf(js, "\"%c\"", f->type >= 0x20 && f->type < 0x7f ? f->type : '?');
+		strbuf_addf(js, ",\"not_retained\":true,\"length\":%" PRIu64 "}", f->len);
+		break;
+	case PG_FRAME_UNPARSED:
+		strbuf_addf(js, "{\"type\":null,\"unparsed\":%" PRIu64 ",\"reason\":\"%s\"}", f->len,
+			    unparsed_reason(f->phase));
+		break;
+	}
+	strbuf_addc(js, '\n');
+}
+
 /* Adds one element (a printed message) to the row's list. */
 static void on_frame(void *arg, const struct pg_frame *f)
 {
@@ -200,6 +249,7 @@ static void on_frame(void *arg, const struct pg_frame *f)
 	struct wf_recorder *rec = cc->rec;
 	struct strbuf *el = &rec->element;
 
+	add_json(rec, cc->dir, f);
 	if (cc->quiet)
 		return;
 	switch (f->kind) {
@@ -234,8 +284,8 @@ static void drop_oldest_row(struct wf_recorder *rec)
 {
 	struct row *r = &rec->rows[rec->rows_head];
 
-	rec->row_bytes -= r->len;
-	free(r->text);
+	rec->row_bytes -= r->bytes;
+	free(r->mem);
 	rec->rows_head = (rec->rows_head + 1) % rec->rows_cap;
 	rec->rows_count--;
 }
@@ -263,52 +313,59 @@ static int reserve_row(struct wf_recorder *rec)
 	return 0;
 }
 
-static int append_row(struct wf_recorder *rec, const char *text, size_t len)
+/* Copies the row's strings into one allocation and retains it. */
+static int append_row(struct wf_recorder *rec, const struct wf_row *meta, bool listed,
+		      const struct wf_chunk *chunk)
 {
-	struct row r;
+	size_t list_len = listed ? rec->list.len : 0, json_len = rec->json.len;
+	struct row r = { .pub = *meta };
+	char *p;
 
 	if (reserve_row(rec))
 		return -ENOMEM;
-	r.text = malloc(len + 1);
-	if (!r.text)
+	r.bytes = (listed ? list_len + 1 : 0) + json_len + 1 + chunk->len;
+	r.mem = malloc(r.bytes);
+	if (!r.mem)
 		return -ENOMEM;
-	memcpy(r.text, text, len + 1);
-	r.len = len;
+	p = r.mem;
+	if (listed) {
+		memcpy(p, rec->list.buf, list_len + 1);
+		r.pub.list = p;
+		r.pub.list_len = list_len;
+		p += list_len + 1;
+	}
+	if (json_len)
+		memcpy(p, rec->json.buf, json_len);
+	p[json_len] = '\0';
+	r.pub.json = p;
+	r.pub.json_len = json_len;
+	p += json_len + 1;
+	memcpy(p, chunk->data, chunk->len);
+	r.pub.raw = (const uint8_t *)p;
+	r.pub.raw_len = chunk->len;
+
 	rec->rows[(rec->rows_head + rec->rows_count) % rec->rows_cap] = r;
 	rec->rows_count++;
-	rec->row_bytes += len;
+	rec->row_bytes += r.bytes;
 	while (rec->rows_count > rec->opts.max_rows) {
 		drop_oldest_row(rec);
 		rec->dropped_for_rows++;
+		rec->total_dropped++;
 	}
 	while (rec->rows_count > 1 && rec->row_bytes > rec->opts.max_bytes) {
 		drop_oldest_row(rec);
 		rec->dropped_for_bytes++;
+		rec->total_dropped++;
 	}
 	return 0;
-}
-
-/* f:317-321: "{conn}\t{source}\t{message with backslashes doubled}" */
-static void format_row(struct strbuf *row, uint64_t number, enum wf_dir dir,
-		       const char *msg, size_t len)
-{
-	const char *p = msg, *end = msg + len, *bs;
-
-	strbuf_reset(row);
-	strbuf_addf(row, "%" PRIu64 "\t%s\t", number,
-		    dir == WF_DIR_FRONTEND ? "coordinator" : "worker");
-	while ((bs = memchr(p, '\\', (size_t)(end - p)))) {
-		strbuf_add(row, p, (size_t)(bs - p) + 1);
-		strbuf_addc(row, '\\');
-		p = bs + 1;
-	}
-	strbuf_add(row, p, (size_t)(end - p));
 }
 
 int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 {
 	struct chunk_ctx cc = { .rec = rec, .dir = chunk->dir };
+	struct wf_row meta = { 0 };
 	struct rec_conn *c;
+	bool listed = true;
 
 	if (chunk->dir != WF_DIR_FRONTEND && chunk->dir != WF_DIR_BACKEND)
 		return -EINVAL;
@@ -320,8 +377,9 @@ int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 		return -ENOMEM;
 
 	strbuf_reset(&rec->list);
+	strbuf_reset(&rec->json);
 	if (chunk->initial) {
-		/* f:324-327: not parsed, but framed, to follow the startup phase */
+		/* f:324-327: not printed, but framed, to follow the startup phase */
 		cc.quiet = true;
 		pg_conn_stream_feed(&c->stream, chunk->dir, chunk->data, chunk->len,
 				    chunk->unframed, on_frame, &cc);
@@ -332,14 +390,52 @@ int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 				    chunk->unframed, on_frame, &cc);
 		strbuf_addc(&rec->list, ']');
 		if (cc.elements == 0 && cc.terminates > 0)
-			return 0;	/* only Terminate: no row (f:361-362) */
+			listed = false;	/* only Terminate: no row in fluent's dump (f:361-362) */
 	}
-	if (strbuf_failed(&rec->list))
+	if (strbuf_failed(&rec->list) || strbuf_failed(&rec->json))
 		return -ENOMEM;
-	format_row(&rec->row, c->number, chunk->dir, rec->list.buf, rec->list.len);
-	if (strbuf_failed(&rec->row))
-		return -ENOMEM;
-	return append_row(rec, rec->row.buf, rec->row.len);
+
+	meta.serial = ++rec->last_serial;
+	meta.number = c->number;
+	meta.conn_id = chunk->conn_id;
+	meta.ts_ns = chunk->ts_ns;
+	meta.dir = chunk->dir;
+	meta.initial = chunk->initial;
+	meta.unframed = chunk->unframed;
+	if (chunk->flow) {
+		meta.has_flow = true;
+		meta.flow = *chunk->flow;
+	}
+	meta.seq = chunk->seq;
+	c->last_serial[chunk->dir] = meta.serial;
+	return append_row(rec, &meta, listed, chunk);
+}
+
+static struct row *row_by_serial(struct wf_recorder *rec, uint64_t serial)
+{
+	uint64_t first = rec->last_serial - rec->rows_count + 1;
+
+	if (!serial || !rec->rows_count || serial < first || serial > rec->last_serial)
+		return NULL;
+	return &rec->rows[(rec->rows_head + (size_t)(serial - first)) % rec->rows_cap];
+}
+
+int wf_recorder_add_verdict(struct wf_recorder *rec, const struct wf_verdict *v)
+{
+	struct rec_conn *c = find_conn(rec, v->conn_id);
+	struct row *r;
+
+	if (v->dir != WF_DIR_FRONTEND && v->dir != WF_DIR_BACKEND)
+		return -EINVAL;
+	r = c ? row_by_serial(rec, c->last_serial[v->dir]) : NULL;
+	if (!r || r->pub.seq != v->seq) {
+		rec->verdicts_unmatched++;
+		return -ENOENT;
+	}
+	r->pub.action = v->action;
+	r->pub.pipe_gen = v->pipe_gen;
+	rec->verdicts++;
+	return 0;
 }
 
 void wf_recorder_close_conn(struct wf_recorder *rec, uint64_t conn_id)
@@ -364,45 +460,90 @@ static void forget_losses(struct wf_recorder *rec)
 	rec->lost_pieces = rec->lost_bytes = 0;
 }
 
-/* The note rows that open a dump when rows are missing from it. */
-static void add_notes(struct wf_recorder *rec, struct strbuf *out)
+/* The notes about rows missing since the last dump/reset, one per line. */
+static void add_notes(const struct wf_recorder *rec, struct strbuf *out)
 {
 	if (rec->dropped_for_rows)
-		strbuf_addf(out, "-1\twirefault\t[recorder dropped %" PRIu64
-			    " older rows: limit of %zu rows reached]\n",
+		strbuf_addf(out, "[recorder dropped %" PRIu64 " older rows: limit of %zu rows reached]\n",
 			    rec->dropped_for_rows, rec->opts.max_rows);
 	if (rec->dropped_for_bytes)
-		strbuf_addf(out, "-1\twirefault\t[recorder dropped %" PRIu64
+		strbuf_addf(out, "[recorder dropped %" PRIu64
 			    " older rows: limit of %zu bytes reached]\n",
 			    rec->dropped_for_bytes, rec->opts.max_bytes);
 	if (rec->lost_pieces)
-		strbuf_addf(out, "-1\twirefault\t[kernel lost %" PRIu64 " recorder pieces (%" PRIu64
+		strbuf_addf(out, "[kernel lost %" PRIu64 " recorder pieces (%" PRIu64
 			    " bytes, ring buffer full): rows are missing or incomplete]\n",
 			    rec->lost_pieces, rec->lost_bytes);
 }
 
-char *wf_recorder_dump(struct wf_recorder *rec)
+char *wf_recorder_notes(const struct wf_recorder *rec)
 {
 	struct strbuf out = STRBUF_INIT;
-	size_t i;
+
+	strbuf_adds(&out, "");
+	add_notes(rec, &out);
+	if (strbuf_failed(&out)) {
+		strbuf_free(&out);
+		return NULL;
+	}
+	return strbuf_detach(&out, NULL);
+}
+
+void wf_recorder_for_each(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx)
+{
+	uint64_t first = rec->last_serial - rec->rows_count + 1;
+	size_t i = after >= first ? (size_t)(after - first + 1) : 0;
+
+	for (; i < rec->rows_count; i++)
+		fn(ctx, &rec->rows[(rec->rows_head + i) % rec->rows_cap].pub);
+}
+
+uint64_t wf_recorder_last_serial(const struct wf_recorder *rec)
+{
+	return rec->last_serial;
+}
+
+void wf_recorder_forget(struct wf_recorder *rec)
+{
+	discard_rows(rec);
+	forget_losses(rec);
+}
+
+static void dump_row(void *ctx, const struct wf_row *r)
+{
+	struct strbuf *out = ctx;
+
+	if (!r->list)
+		return;
+	wf_row_format_fluent(out, r);
+	strbuf_addc(out, '\n');
+}
+
+char *wf_recorder_dump(struct wf_recorder *rec)
+{
+	struct strbuf out = STRBUF_INIT, notes = STRBUF_INIT;
+	const char *n, *nl;
 	char *s;
 
-	strbuf_reserve(&out, rec->row_bytes + rec->rows_count);
-	add_notes(rec, &out);
-	for (i = 0; i < rec->rows_count; i++) {
-		const struct row *r = &rec->rows[(rec->rows_head + i) % rec->rows_cap];
-
-		strbuf_add(&out, r->text, r->len);
+	strbuf_reserve(&out, rec->row_bytes / 2 + rec->rows_count);
+	add_notes(rec, &notes);
+	for (n = notes.buf; n && (nl = strchr(n, '\n')); n = nl + 1) {
+		wf_row_format_note_fluent(&out, n, (size_t)(nl - n));
 		strbuf_addc(&out, '\n');
 	}
+	strbuf_free(&notes);
+	wf_recorder_for_each(rec, 0, dump_row, &out);
 	/* no trailing newline (f:367) */
 	if (out.len)
 		strbuf_truncate(&out, out.len - 1);
+	if (strbuf_failed(&out)) {
+		strbuf_free(&out);
+		return NULL;
+	}
 	s = strbuf_detach(&out, NULL);
 	if (!s)
 		return NULL;
-	discard_rows(rec);
-	forget_losses(rec);
+	wf_recorder_forget(rec);
 	return s;
 }
 
@@ -421,7 +562,12 @@ void wf_recorder_get_stats(const struct wf_recorder *rec, struct wf_recorder_sta
 	st->chunks = rec->total_chunks;
 	st->rows = rec->rows_count;
 	st->row_bytes = rec->row_bytes;
+	st->max_rows = rec->opts.max_rows;
+	st->max_bytes = rec->opts.max_bytes;
+	st->verdicts = rec->verdicts;
+	st->verdicts_unmatched = rec->verdicts_unmatched;
 	st->rows_dropped = rec->dropped_for_rows + rec->dropped_for_bytes;
+	st->rows_dropped_total = rec->total_dropped;
 	st->lost_pieces = rec->total_lost_pieces;
 	st->lost_bytes = rec->total_lost_bytes;
 	st->connections = rec->conns.count;

@@ -24,13 +24,13 @@ struct wf_recorder;
 /* Every limit: 0 means the default.  Older rows are dropped first. */
 struct wf_recorder_opts {
 	size_t max_rows;	/* retained rows */
-	size_t max_bytes;	/* retained row text (the newest row is always kept) */
+	size_t max_bytes;	/* retained rows' text, JSON and raw bytes (the newest row is always kept) */
 	size_t max_message;	/* largest message body buffered while it arrives in pieces */
 	size_t max_conns;	/* connections with stream state (least recently used evicted) */
 };
 
 #define WF_RECORDER_DEFAULT_MAX_ROWS	100000
-#define WF_RECORDER_DEFAULT_MAX_BYTES	(256u << 20)
+#define WF_RECORDER_DEFAULT_MAX_BYTES	(64u << 20)
 #define WF_RECORDER_DEFAULT_MAX_MESSAGE	(1u << 20)
 #define WF_RECORDER_DEFAULT_MAX_CONNS	(4 * WF_FLOW_TABLE_SIZE)
 
@@ -49,13 +49,61 @@ struct wf_chunk {
 	bool unframed;
 	const uint8_t *data;
 	size_t len;
+	/* Where and when, for dump --json, watch and pcap (0/NULL: unknown). */
+	uint64_t ts_ns;			/* wall-clock time, ns since the epoch */
+	const struct wf_flow_key *flow;	/* the connection's addresses */
+	uint32_t seq;			/* TCP seq of data[0] */
 };
+
+/* What the pipeline did to a chunk (include/wf_record.h WF_REC_VERDICT). */
+struct wf_verdict {
+	uint64_t conn_id;
+	enum wf_dir dir;
+	uint32_t seq;		/* the chunk's first byte */
+	uint32_t len;
+	uint8_t action;		/* enum wf_pipe_action_kind, never allow */
+	uint32_t pipe_gen;
+};
+
+/*
+ * A retained row: one chunk.  `list` is the Python list fluent.py prints
+ * for it ("[initial message]", "['Query(query=SELECT 1)']"), NULL for a
+ * chunk fluent would not show (only Terminate); `json` holds one JSON
+ * object per message of the chunk, each followed by '\n'
+ * (user/pg_json.h: {"type":...,"fields":...}), without time, connection
+ * or verdict, which user/row_format.c adds; `raw` the chunk's bytes.
+ */
+struct wf_row {
+	uint64_t serial;	/* 1, 2, ... in order of arrival, never reused */
+	uint64_t number;	/* fluent's connection number */
+	uint64_t conn_id;
+	uint64_t ts_ns;
+	enum wf_dir dir;
+	bool initial, unframed;
+	bool has_flow;
+	struct wf_flow_key flow;
+	uint32_t seq;
+	uint8_t action;		/* enum wf_pipe_action_kind; allow until a verdict says otherwise */
+	uint32_t pipe_gen;
+	const char *list;
+	size_t list_len;
+	const char *json;
+	size_t json_len;
+	const uint8_t *raw;
+	size_t raw_len;
+};
+
+typedef void (*wf_row_fn)(void *ctx, const struct wf_row *row);
 
 struct wf_recorder_stats {
 	uint64_t chunks;	/* chunks added since start */
 	uint64_t rows;		/* rows currently retained */
-	uint64_t row_bytes;	/* their text */
+	uint64_t row_bytes;	/* their text, JSON and raw bytes */
+	uint64_t max_rows, max_bytes;	/* the bounds in force */
+	uint64_t verdicts;	/* verdicts attached to rows since start */
+	uint64_t verdicts_unmatched;	/* ... that found no retained row */
 	uint64_t rows_dropped;	/* rows discarded by max_rows/max_bytes since the last dump/reset */
+	uint64_t rows_dropped_total;	/* ... since start */
 	uint64_t lost_pieces;	/* ring-buffer pieces the kernel could not write, since start */
 	uint64_t lost_bytes;
 	uint64_t connections;	/* connections with stream state held */
@@ -71,6 +119,13 @@ int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 /* The connection is gone: release its stream state (its rows stay). */
 void wf_recorder_close_conn(struct wf_recorder *rec, uint64_t conn_id);
 
+/*
+ * The pipeline acted on a chunk: its row (the latest of the connection's
+ * direction, if its seq matches) gets the action.  0, or -ENOENT when that
+ * row is not retained (not recorded, dropped, dumped).
+ */
+int wf_recorder_add_verdict(struct wf_recorder *rec, const struct wf_verdict *v);
+
 /* The kernel reported lost ring-buffer pieces: noted in the next dump. */
 void wf_recorder_note_lost(struct wf_recorder *rec, uint64_t pieces, uint64_t bytes);
 
@@ -85,6 +140,21 @@ void wf_recorder_note_lost(struct wf_recorder *rec, uint64_t pieces, uint64_t by
  *   -1\twirefault\t[recorder dropped 12 older rows: limit of 100000 rows reached]
  */
 char *wf_recorder_dump(struct wf_recorder *rec);
+
+/* Calls fn for each retained row whose serial is above `after`, oldest first. */
+void wf_recorder_for_each(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx);
+
+/* Serial of the newest row added (retained or not), 0 if none yet. */
+uint64_t wf_recorder_last_serial(const struct wf_recorder *rec);
+
+/*
+ * The notes about missing rows since the last dump/reset, one per line,
+ * each "[...]" as it appears in a note row; "" if none.  Caller frees.
+ */
+char *wf_recorder_notes(const struct wf_recorder *rec);
+
+/* Forget the retained rows and the losses noted (what a dump does after). */
+void wf_recorder_forget(struct wf_recorder *rec);
 
 /* recorder.reset(): forget the rows and restart connection numbering. */
 void wf_recorder_reset(struct wf_recorder *rec);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "recorder.h"
@@ -19,6 +20,9 @@
 
 struct partial_chunk {
 	uint64_t conn_id;
+	uint64_t ts_ns;
+	struct wf_flow_key flow;
+	uint32_t seq;
 	uint8_t dir;
 	uint8_t flags;
 	uint32_t chunk_len;
@@ -33,32 +37,57 @@ struct wf_ring_reader {
 	struct partial_chunk partials[WF_PARTIALS];
 	uint64_t tick;
 	uint64_t incomplete;
+	int64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
 
-static void deliver(struct wf_ring_reader *rr, uint64_t conn_id, uint8_t dir, uint8_t flags,
+/* The kernel stamps records with the monotonic clock; people want dates. */
+static int64_t wall_offset_ns(void)
+{
+	struct timespec mono, wall;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	return ((int64_t)wall.tv_sec - mono.tv_sec) * 1000000000 + (wall.tv_nsec - mono.tv_nsec);
+}
+
+/* Where a chunk came from: its first piece's header. */
+struct chunk_origin {
+	uint64_t conn_id;
+	uint64_t ts_ns;		/* monotonic */
+	const struct wf_flow_key *flow;
+	uint32_t seq;
+	uint8_t dir;
+};
+
+static void deliver(struct wf_ring_reader *rr, const struct chunk_origin *o, uint8_t flags,
 		    const uint8_t *data, size_t len)
 {
 	struct wf_chunk chunk = {
-		.conn_id = conn_id,
-		.dir = dir ? WF_DIR_BACKEND : WF_DIR_FRONTEND,
+		.conn_id = o->conn_id,
+		.dir = o->dir ? WF_DIR_BACKEND : WF_DIR_FRONTEND,
 		.initial = flags & WF_REC_F_INITIAL,
 		.unframed = flags & WF_REC_F_UNFRAMED,
 		.data = data,
 		.len = len,
+		.ts_ns = (uint64_t)((int64_t)o->ts_ns + rr->wall_offset_ns),
+		.flow = o->flow,
+		.seq = o->seq,
 	};
 	int err = wf_recorder_add_chunk(rr->rec, &chunk);
 
 	if (err)
 		wf_warn("recorder could not take a chunk of connection %llu: %s",
-			(unsigned long long)conn_id, strerror(-err));
+			(unsigned long long)o->conn_id, strerror(-err));
 }
 
 static void flush_partial(struct wf_ring_reader *rr, struct partial_chunk *p)
 {
 	/* Deliver what arrived, marked unframed: the stream now has a hole, so
 	 * the recorder must stop reassembling across it. */
+	struct chunk_origin o = { p->conn_id, p->ts_ns, &p->flow, p->seq, p->dir };
+
 	if (p->have)
-		deliver(rr, p->conn_id, p->dir, p->flags | WF_REC_F_UNFRAMED, p->data, p->have);
+		deliver(rr, &o, p->flags | WF_REC_F_UNFRAMED, p->data, p->have);
 	rr->incomplete++;
 	free(p->data);
 	memset(p, 0, sizeof(*p));
@@ -89,11 +118,12 @@ static struct partial_chunk *new_partial(struct wf_ring_reader *rr)
 static void handle_piece(struct wf_ring_reader *rr, const struct wf_record *r, const uint8_t *data)
 {
 	struct partial_chunk *p = find_partial(rr, r->conn_id, r->dir);
+	struct chunk_origin o = { r->conn_id, r->ts_ns, &r->flow, r->seq, r->dir };
 
 	if (r->offset == 0 && r->len == r->chunk_len) {
 		if (p)
 			flush_partial(rr, p);
-		deliver(rr, r->conn_id, r->dir, r->flags, data, r->len);
+		deliver(rr, &o, r->flags, data, r->len);
 		return;
 	}
 	if (p && (r->offset != p->have || r->chunk_len != p->chunk_len)) {
@@ -113,6 +143,9 @@ static void handle_piece(struct wf_ring_reader *rr, const struct wf_record *r, c
 			return;
 		}
 		p->conn_id = r->conn_id;
+		p->ts_ns = r->ts_ns;
+		p->flow = r->flow;
+		p->seq = r->seq;
 		p->dir = r->dir;
 		p->flags = r->flags;
 		p->chunk_len = r->chunk_len;
@@ -121,7 +154,9 @@ static void handle_piece(struct wf_ring_reader *rr, const struct wf_record *r, c
 	p->have += r->len;
 	p->last_use = ++rr->tick;
 	if (p->have == p->chunk_len) {
-		deliver(rr, p->conn_id, p->dir, p->flags, p->data, p->have);
+		struct chunk_origin po = { p->conn_id, p->ts_ns, &p->flow, p->seq, p->dir };
+
+		deliver(rr, &po, p->flags, p->data, p->have);
 		free(p->data);
 		memset(p, 0, sizeof(*p));
 	}
@@ -149,6 +184,21 @@ static int on_record(void *ctx, void *data, size_t size)
 		wf_recorder_close_conn(rr->rec, r->conn_id);
 		break;
 	}
+	case WF_REC_VERDICT: {
+		struct wf_verdict v = {
+			.conn_id = r->conn_id,
+			.dir = r->dir ? WF_DIR_BACKEND : WF_DIR_FRONTEND,
+			.seq = r->seq,
+			.len = r->chunk_len,
+			.action = r->action,
+			.pipe_gen = r->pipe_gen,
+		};
+
+		if (wf_recorder_add_verdict(rr->rec, &v))
+			wf_debug("verdict %u on connection %llu found no recorded chunk", r->action,
+				 (unsigned long long)r->conn_id);
+		break;
+	}
 	default:
 		wf_debug("ignoring ring record of unknown kind %u", r->kind);
 	}
@@ -162,6 +212,7 @@ struct wf_ring_reader *wf_ring_reader_new(int records_map_fd, struct wf_recorder
 	if (!rr)
 		return NULL;
 	rr->rec = rec;
+	rr->wall_offset_ns = wall_offset_ns();
 	rr->rb = ring_buffer__new(records_map_fd, on_record, rr, NULL);
 	if (!rr->rb) {
 		int err = errno;
