@@ -20,6 +20,9 @@ int wf_cmd_send(int argc, char **argv);
 int wf_cmd_status(int argc, char **argv);
 int wf_cmd_cleanup(int argc, char **argv);
 int wf_cmd_check(int argc, char **argv);
+int wf_cmd_dump(int argc, char **argv);
+int wf_cmd_watch(int argc, char **argv);
+int wf_cmd_decode(int argc, char **argv);
 
 /* Strict number parsing for options: the whole string, within [min, max]. */
 int wf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);

@@ -8,6 +8,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "actions.h"
 #include "cli.h"
 #include "command_exec.h"
+#include "control_server.h"
 #include "pipeline_publish.h"
 #include "fifo_server.h"
 #include "instance_lock.h"
@@ -29,6 +31,7 @@
 #include "loader.h"
 #include "log.h"
 #include "mono_clock.h"
+#include "pcap_writer.h"
 #include "privileges.h"
 #include "proxy_placeholder.h"
 #include "recorder.h"
@@ -42,6 +45,8 @@ struct run_opts {
 	const char *fifo;
 	const char *ready_file;
 	unsigned long max_rows;
+	unsigned long max_bytes;
+	const char *pcap;	/* live capture, or NULL */
 	unsigned long answer_timeout_ms;
 	int verbosity;
 	bool port_set;
@@ -50,7 +55,7 @@ struct run_opts {
 };
 
 enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE,
-       OPT_CGROUP, OPT_RTO_MIN, OPT_PROXY_PORT };
+       OPT_CGROUP, OPT_RTO_MIN, OPT_PROXY_PORT, OPT_MAX_BYTES, OPT_PCAP };
 
 /* Minimum RTO of the port's connections: retransmissions of bytes cut away
  * behind a held chunk after ~20 ms (DESIGN.md §7; the kernel takes 8000..200000). */
@@ -62,6 +67,8 @@ static const struct argp_option run_options[] = {
 	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
 	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
 	{ "max-rows", OPT_MAX_ROWS, "N", 0, "recorder rows kept between dumps (default 100000; oldest dropped first, noted in the dump)", 0 },
+	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "recorder memory for kept rows: their text, JSON and bytes (default 64 MiB; oldest dropped first, noted in the dump)", 0 },
+	{ "pcap", OPT_PCAP, "FILE", 0, "also write every recorded chunk to FILE as it happens (pcap; what wirefault did is noted in FILE" WF_PCAP_NOTES_SUFFIX ")", 0 },
 	{ "ring-size", OPT_RING_SIZE, "BYTES", 0, "kernel ring buffer size, a power of two >= 4096 (default 16 MiB)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },
 	{ "answer-timeout", OPT_ANSWER_TIMEOUT, "MS", 0, "drop an answer nobody reads within MS (default 10000)", 0 },
@@ -101,6 +108,13 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 		if (wf_parse_uint(arg, 1, 100000000, &o->max_rows))
 			argp_error(state, "invalid --max-rows '%s': expected 1..100000000", arg);
 		break;
+	case OPT_MAX_BYTES:
+		if (wf_parse_uint(arg, 4096, 1UL << 40, &o->max_bytes))
+			argp_error(state, "invalid --max-bytes '%s': expected 4096..1099511627776", arg);
+		break;
+	case OPT_PCAP:
+		o->pcap = arg;
+		break;
 	case OPT_RING_SIZE:
 		if (wf_parse_uint(arg, 4096, 1UL << 30, &v) || (v & (v - 1)))
 			argp_error(state, "invalid --ring-size '%s': expected a power of two from 4096 to 1073741824", arg);
@@ -135,6 +149,8 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--port is required");
 		if (o->ld.proxy_port && o->ld.proxy_port == o->ld.port)
 			argp_error(state, "--proxy-port must differ from --port (%u)", o->ld.port);
+		if (o->pcap && !o->ld.record)
+			argp_error(state, "--pcap needs the recorder: drop --no-record");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -162,6 +178,7 @@ static const struct argp run_argp = {
 	"  wirefault run --port 5432\n"
 	"  wirefault run --port 57638 --proxy-port 9060 --fifo /tmp/mitm.fifo\n"
 	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
+	"  wirefault run --port 5432 --pcap /tmp/pg.pcap   # then: tshark -r /tmp/pg.pcap -d tcp.port==5432,pgsql\n"
 	"\v"
 	"Exit status: 0 after a clean stop, 1 if it could not start, 2 on usage errors.",
 	NULL, NULL, NULL,
@@ -194,9 +211,75 @@ static int write_ready_file(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
+/* Where new rows go as soon as they are recorded. */
+struct row_sinks {
+	struct wf_recorder *rec;
+	struct wf_control_server *control;	/* watchers */
+	struct wf_pcap_writer *pcap;		/* --pcap */
+	uint64_t pcap_fed;			/* last row written to it */
+	const char *pcap_path;
+};
+
+static void pcap_row(void *ctx, const struct wf_row *r)
+{
+	struct row_sinks *k = ctx;
+	int err;
+
+	if (!k->pcap)
+		return;
+	err = wf_pcap_writer_row(k->pcap, r);
+	if (err) {
+		wf_err("writing %s failed: %s; the capture stops here", k->pcap_path, strerror(-err));
+		wf_pcap_writer_close(k->pcap);
+		k->pcap = NULL;
+	}
+}
+
+static void feed_sinks(void *ctx)
+{
+	struct row_sinks *k = ctx;
+	uint64_t last = wf_recorder_last_serial(k->rec);
+
+	if (k->control)
+		wf_control_server_feed(k->control);
+	if (k->pcap && last > k->pcap_fed) {
+		wf_recorder_for_each(k->rec, k->pcap_fed, pcap_row, k);
+		if (k->pcap)
+			wf_pcap_writer_flush(k->pcap);
+	}
+	k->pcap_fed = last;
+}
+
+static int open_pcap(struct row_sinks *k, const char *path)
+{
+	char notes_path[PATH_MAX];
+	FILE *pf, *nf;
+
+	if (snprintf(notes_path, sizeof(notes_path), "%s%s", path, WF_PCAP_NOTES_SUFFIX) >=
+	    (int)sizeof(notes_path))
+		return -ENAMETOOLONG;
+	pf = fopen(path, "wbe");
+	if (!pf)
+		return -errno;
+	nf = fopen(notes_path, "we");
+	if (!nf) {
+		int err = -errno;
+
+		fclose(pf);
+		return err;
+	}
+	k->pcap = wf_pcap_writer_new(pf, nf);
+	if (!k->pcap)
+		return -errno;
+	k->pcap_path = path;
+	/* readable at once, even before the first packet */
+	return wf_pcap_writer_flush(k->pcap);
+}
+
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
 		 struct wf_placeholder *ph)
 {
+	struct row_sinks sinks = { .rec = rec };
 	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
 	int pipelines_fd, pool_fd, current_fd;
 	struct wf_pipe_publisher pub;
@@ -212,6 +295,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		return err;
 	}
 	exec.pub = &pub;
+	exec.on_rows = feed_sinks;
+	exec.on_rows_ctx = &sinks;
 
 	exec.rr = wf_ring_reader_new(wf_loader_records_fd(ld), rec);
 	if (!exec.rr) {
@@ -245,10 +330,27 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	}
 	fifo.created |= o->inherit_fifo;
 
+	if (o->pcap && (err = open_pcap(&sinks, o->pcap))) {
+		wf_err("cannot write the capture %s: %s", o->pcap, strerror(-err));
+		wf_fifo_server_close(&fifo);
+		wf_actions_free(actions);
+		wf_ring_reader_free(exec.rr);
+		wf_pipe_publisher_fini(&pub);
+		return err;
+	}
+	sinks.control = wf_control_server_open(wf_control_path(), &exec);
+	if (!sinks.control)
+		wf_warn("no control socket at %s (%s): wirefault dump --json/--pcap and watch will not "
+			"reach this loader; the FIFO works", wf_control_path(), strerror(errno));
+
 	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .proxy_port = o->ld.proxy_port,
 					 .fifo_created = fifo.created, .started = (long long)time(NULL) };
 	snprintf(info.fifo, sizeof(info.fifo), "%s", o->fifo);
 	snprintf(info.cgroup, sizeof(info.cgroup), "%.511s", ld->cgroup);
+	if (sinks.control)
+		snprintf(info.control, sizeof(info.control), "%s", wf_control_path());
+	if (o->pcap)
+		snprintf(info.pcap, sizeof(info.pcap), "%s", o->pcap);
 	for (int i = 0; i < o->ld.n_ifaces; i++) {
 		size_t l = strlen(info.ifaces);
 
@@ -259,6 +361,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
 
 	if (o->ld.proxy_port && (err = wf_placeholder_listen(ph))) {
+		wf_control_server_close(sinks.control);
+		wf_pcap_writer_close(sinks.pcap);
 		wf_fifo_server_close(&fifo);
 		wf_actions_free(actions);
 		wf_ring_reader_free(exec.rr);
@@ -275,7 +379,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
 
 	for (;;) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[5 + WF_CONTROL_POLLFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = wf_ring_reader_fd(exec.rr), .events = POLLIN },
 			{ .fd = wf_actions_fd(actions), .events = POLLIN },
@@ -290,7 +394,12 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		if (hold_timeout >= 0 && hold_timeout < timeout)
 			timeout = hold_timeout;
 		wf_fifo_server_prepare(&fifo, &pfd[3], &timeout);
-		if (poll(pfd, 5, timeout) < 0 && errno != EINTR) {
+		if (sinks.control)
+			wf_control_server_prepare(sinks.control, &pfd[5]);
+		else
+			for (int i = 5; i < 5 + WF_CONTROL_POLLFDS; i++)
+				pfd[i].fd = -1;
+		if (poll(pfd, 5 + WF_CONTROL_POLLFDS, timeout) < 0 && errno != EINTR) {
 			err = -errno;
 			wf_err("poll failed: %s", strerror(-err));
 			break;
@@ -314,18 +423,32 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		/* events first: a held chunk's release is the most urgent */
 		wf_actions_service(actions);
 		if ((pfd[1].revents & POLLIN) || wf_now_ms() >= next_drain) {
-			wf_ring_reader_drain(exec.rr);
+			wf_exec_catch_up(&exec);
 			next_drain = wf_now_ms() + RING_DRAIN_INTERVAL_MS;
 		}
 		wf_fifo_server_service(&fifo, pfd[3].revents);
+		if (sinks.control)
+			wf_control_server_service(sinks.control, &pfd[5]);
 	}
 	wf_actions_free(actions);	/* held chunks are delivered before we detach */
-	wf_ring_reader_drain(exec.rr);
+	wf_exec_catch_up(&exec);
 	if (o->ready_file)
 		unlink(o->ready_file);
+	wf_control_server_close(sinks.control);
+	if (sinks.pcap) {
+		uint64_t frames = wf_pcap_writer_frames(sinks.pcap);
+		int perr = wf_pcap_writer_close(sinks.pcap);
+
+		if (perr)
+			wf_err("writing %s failed: %s", o->pcap, strerror(-perr));
+		else
+			wf_info("capture %s: %llu frames (notes in %s%s)", o->pcap,
+				(unsigned long long)frames, o->pcap, WF_PCAP_NOTES_SUFFIX);
+	}
 	wf_fifo_server_close(&fifo);
 	wf_ring_reader_free(exec.rr);
 	wf_pipe_publisher_fini(&pub);
+	wf_exec_fini(&exec);
 	return err;
 }
 
@@ -409,7 +532,8 @@ int wf_cmd_run(int argc, char **argv)
 	err = wf_loader_start(&ld, &o.ld);
 	if (err)
 		goto stop_placeholder;
-	rec = wf_recorder_new(&(struct wf_recorder_opts){ .max_rows = o.max_rows });
+	rec = wf_recorder_new(&(struct wf_recorder_opts){ .max_rows = o.max_rows,
+							 .max_bytes = o.max_bytes });
 	if (!rec) {
 		err = -ENOMEM;
 		wf_err("out of memory");

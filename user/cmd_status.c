@@ -6,6 +6,7 @@
  */
 #include <argp.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control_client.h"
 #include "flow_key.h"
 #include "instance_lock.h"
 #include "leftovers.h"
@@ -27,7 +29,9 @@
 
 static const struct argp status_argp = {
 	NULL, NULL, NULL,
-	"Show the running loader: its port, FIFO, attachments, flows and counters.\n"
+	"Show the running loader: its ports, FIFO, the active pipeline (as the command that set it) "
+	"and how far chunks get through its filters, verdicts, the recorder's bounds and losses, "
+	"held chunks, attachments, flows and every counter.\n"
 	"\v"
 	"Exit status: 0 while a loader runs, 3 when none runs, 1 if that cannot be told.",
 	NULL, NULL, NULL,
@@ -55,14 +59,95 @@ static long count_keys(const char *pin)
 	return n;
 }
 
-/* The active pipeline, as the kernel sees it (pinned pipe_current + pipelines). */
-static void print_pipeline(void)
+/* What only the loader knows (control socket "status"): key=value lines. */
+struct loader_status {
+	char *text;	/* the whole answer, NULL if the loader did not answer */
+};
+
+static const char *status_value(const struct loader_status *ls, const char *key)
 {
-	static const char *const actions[] = {
-		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
-		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
-		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay",
-	};
+	size_t klen = strlen(key);
+
+	for (const char *p = ls->text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == '=')
+			return p + klen + 1;
+	return NULL;
+}
+
+static unsigned long long status_num(const struct loader_status *ls, const char *key)
+{
+	const char *v = status_value(ls, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static void fetch_loader_status(struct loader_status *ls)
+{
+	int fd;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	ls->text = NULL;
+	wf_log_set_verbosity(-1);	/* a loader without a socket is reported below */
+	fd = wf_control_request("status");
+	wf_log_set_verbosity(0);
+	if (fd < 0)
+		return;
+	mem = open_memstream(&buf, &len);
+	if (mem && !wf_control_copy(fd, mem) && !fclose(mem)) {
+		ls->text = buf;
+	} else {
+		if (mem)
+			fclose(mem);
+		free(buf);
+	}
+	close(fd);
+}
+
+/* How far chunks got through the current pipeline's filters (pinned filter_stats). */
+static void print_filter_stats(const struct wf_pipeline *pipe)
+{
+	int fd = bpf_obj_get(WF_PIN_DIR "/filter_stats");
+	int ncpus = libbpf_num_possible_cpus();
+	struct wf_filter_stats *per_cpu, sum = { 0 };
+	__u32 zero = 0;
+
+	if (fd < 0 || ncpus <= 0)
+		return;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (per_cpu && !bpf_map_lookup_elem(fd, &zero, per_cpu)) {
+		for (int c = 0; c < ncpus; c++) {
+			if (per_cpu[c].generation != pipe->generation)
+				continue;	/* this CPU has not seen the pipeline yet */
+			sum.evaluated += per_cpu[c].evaluated;
+			for (int i = 0; i < WF_PIPE_MAX_FILTERS; i++)
+				sum.passed[i] += per_cpu[c].passed[i];
+			sum.acted += per_cpu[c].acted;
+		}
+		printf("  chunks evaluated: %llu\n", (unsigned long long)sum.evaluated);
+		for (unsigned int i = 0; i < pipe->nfilters && i < WF_PIPE_MAX_FILTERS; i++) {
+			static const char *const kinds[] = {
+				[WF_PIPE_F_ON] = "onX", [WF_PIPE_F_CONTAINS] = "contains",
+				[WF_PIPE_F_MATCHES] = "matches", [WF_PIPE_F_AFTER] = "after",
+			};
+			__u8 k = pipe->filters[i].kind;
+
+			printf("  filter %u (%s): %llu passed\n", i + 1,
+			       k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k] ? kinds[k] : "?",
+			       (unsigned long long)sum.passed[i]);
+		}
+		printf("  action %s taken: %llu\n", wf_pipe_action_name(pipe->action),
+		       (unsigned long long)sum.acted);
+	}
+	free(per_cpu);
+	close(fd);
+}
+
+/* The active pipeline, as the kernel sees it (pinned pipe_current + pipelines). */
+static void print_pipeline(const struct loader_status *ls)
+{
+	const char *text = ls->text ? status_value(ls, "pipeline") : NULL;
 	int cur_fd = bpf_obj_get(WF_PIN_DIR "/pipe_current");
 	int pipes_fd = bpf_obj_get(WF_PIN_DIR "/pipelines");
 	struct wf_pipe_compiled pc = { 0 };
@@ -85,10 +170,13 @@ static void print_pipeline(void)
 				pc.pool_used = end;
 		}
 		wf_pipe_compiled_describe(&pc, desc, sizeof(desc));
-		printf("pipeline: generation %u, slot %u, action %s: %s (the command text is in the "
-		       "loader's log)\n", pc.pipe.generation, slot,
-		       pc.pipe.action < sizeof(actions) / sizeof(actions[0]) ? actions[pc.pipe.action] : "?",
-		       desc);
+		if (text && status_num(ls, "pipeline_gen") == pc.pipe.generation)
+			printf("pipeline: %.*s\n", (int)strcspn(text, "\n"), text);
+		else
+			printf("pipeline: (the command text is in the loader's log)\n");
+		printf("  generation %u, slot %u, action %s: %s\n", pc.pipe.generation, slot,
+		       wf_pipe_action_name(pc.pipe.action), desc);
+		print_filter_stats(&pc.pipe);
 		if (cur.killall_gen == pc.pipe.generation)
 			printf("killall: in force: every chunk of every connection is killed until the next "
 			       "command\n");
@@ -130,28 +218,52 @@ out:
 		close(fd);
 }
 
-static void print_counters(void)
+static void print_verdicts(const __u64 *c)
 {
-	__u64 c[WF_CNT__COUNT];
-	int fd = bpf_obj_get(WF_PIN_DIR "/counters");
+	printf("verdicts: %llu packets passed, %llu dropped; chunks killed %llu, reset %llu, held %llu "
+	       "(cancel/connect_delay), killed by killall %llu\n",
+	       (unsigned long long)c[WF_CNT_VERDICT_PASS], (unsigned long long)c[WF_CNT_VERDICT_DROP],
+	       (unsigned long long)c[WF_CNT_VERDICT_KILL], (unsigned long long)c[WF_CNT_VERDICT_RESET],
+	       (unsigned long long)c[WF_CNT_VERDICT_HOLD], (unsigned long long)c[WF_CNT_KILLALL_KILLS]);
+}
 
-	if (fd < 0) {
-		printf("counters: unavailable (%s)\n", strerror(errno));
-		return;
+static void print_recorder(const struct loader_status *ls, const __u64 *c, const char *pcap)
+{
+	if (!ls->text) {
+		printf("recorder: the loader's control socket did not answer\n");
+	} else {
+		printf("recorder: %llu rows kept (%.1f of %.1f MiB, at most %llu rows), %llu dropped "
+		       "since start (oldest first, announced in dumps), %llu connections followed, "
+		       "%llu watchers\n",
+		       status_num(ls, "rows"), status_num(ls, "row_bytes") / 1048576.0,
+		       status_num(ls, "max_bytes") / 1048576.0, status_num(ls, "max_rows"),
+		       status_num(ls, "rows_dropped"), status_num(ls, "connections"),
+		       status_num(ls, "watchers"));
+		printf("  loader memory (RSS): %.1f MiB\n", status_num(ls, "rss_kb") / 1024.0);
 	}
-	if (wf_counters_read(fd, c) == 0) {
-		printf("counters:\n");
-		for (int i = 0; i < WF_CNT__COUNT; i++)
-			printf("  %-22s %12llu  %s\n", wf_counter_names[i], (unsigned long long)c[i],
-			       wf_counter_docs[i]);
-	}
-	close(fd);
+	printf("  ring buffer: %llu pieces (%llu bytes) written, %llu pieces (%llu bytes) lost%s\n",
+	       (unsigned long long)c[WF_CNT_REC_PIECES], (unsigned long long)c[WF_CNT_REC_BYTES],
+	       (unsigned long long)c[WF_CNT_REC_LOST_PIECES], (unsigned long long)c[WF_CNT_REC_LOST_BYTES],
+	       c[WF_CNT_REC_LOST_PIECES] ? " (ring full: raise --ring-size)" : "");
+	if (pcap && *pcap)
+		printf("  live capture: %s\n", pcap);
+}
+
+static void print_counters(const __u64 *c)
+{
+	printf("counters:\n");
+	for (int i = 0; i < WF_CNT__COUNT; i++)
+		printf("  %-22s %12llu  %s\n", wf_counter_names[i], (unsigned long long)c[i],
+		       wf_counter_docs[i]);
 }
 
 int wf_cmd_status(int argc, char **argv)
 {
 	struct wf_instance_info info;
-	int running, links;
+	struct loader_status ls;
+	__u64 c[WF_CNT__COUNT];
+	int running, links, cfd;
+	bool have_counters;
 	long flows;
 
 	if (argp_parse(&status_argp, argc, argv, 0, NULL, NULL))
@@ -174,7 +286,16 @@ int wf_cmd_status(int argc, char **argv)
 		printf("virtual proxy port: %u, redirected to port %u for the processes of cgroup %s; "
 		       "only those connections are faulted\n", info.proxy_port, info.port,
 		       info.cgroup[0] ? info.cgroup : "?");
-	print_pipeline();
+	fetch_loader_status(&ls);
+	cfd = bpf_obj_get(WF_PIN_DIR "/counters");
+	have_counters = cfd >= 0 && wf_counters_read(cfd, c) == 0;
+	if (cfd >= 0)
+		close(cfd);
+	print_pipeline(&ls);
+	if (have_counters) {
+		print_verdicts(c);
+		print_recorder(&ls, c, info.pcap);
+	}
 	print_holds();
 	printf("attachments:\n");
 	links = wf_links_foreach(print_link, stdout);
@@ -186,6 +307,10 @@ int wf_cmd_status(int argc, char **argv)
 	if (info.proxy_port && (flows = count_keys(WF_PIN_DIR "/vconns")) >= 0)
 		printf("open connections made through the virtual port: %ld (bpftool map dump pinned %s/vconns)\n",
 		       flows, WF_PIN_DIR);
-	print_counters();
+	if (have_counters)
+		print_counters(c);
+	else
+		printf("counters: unavailable (%s)\n", strerror(errno));
+	free(ls.text);
 	return WF_EXIT_OK;
 }

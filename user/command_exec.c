@@ -35,6 +35,14 @@ static char *answer_text(const char *text, size_t *answer_len)
  * A pipeline command: compiled completely, then published atomically; any
  * error leaves the previous pipeline active.  Returns the answer text.
  */
+/* What `wirefault status` shows as the active pipeline (text is taken over). */
+static void set_pipeline_text(struct wf_exec_ctx *x, uint32_t generation, char *text)
+{
+	free(x->pipeline_text);
+	x->pipeline_text = text;
+	x->pipeline_gen = generation;
+}
+
 static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_t *answer_len)
 {
 	struct wf_pipe_compiled pc;
@@ -49,6 +57,7 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0) {
 		wf_pipe_unpublish(x->pub);	/* no pipeline: everything is allowed */
 		wf_info("active pipeline: none (conn.allow()): every chunk is allowed");
+		set_pipeline_text(x, 0, NULL);
 		answer = answer_text("", answer_len);
 	} else if (wf_pipe_publish(x->pub, &pc, err, sizeof(err))) {
 		wf_err("%s", err);
@@ -57,31 +66,28 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 		char *text = wf_command_format(cmd);
 
 		wf_info("active pipeline (generation %u): %s", pc.pipe.generation, text ? text : "?");
-		free(text);
+		set_pipeline_text(x, pc.pipe.generation, text);
 		answer = answer_text("", answer_len);
 	}
 	wf_pipe_compiled_free(&pc);
 	return answer;
 }
 
-/*
- * Bring the recorder up to date before a recorder command acts on it: take
- * what the kernel wrote so far and note what it could not write.
- */
-static void recorder_catch_up(struct wf_exec_ctx *x)
+void wf_exec_catch_up(struct wf_exec_ctx *x)
 {
 	__u64 c[WF_CNT__COUNT];
 
 	if (x->rr)
 		wf_ring_reader_drain(x->rr);
-	if (x->counters_fd < 0 || wf_counters_read(x->counters_fd, c))
-		return;
-	if (c[WF_CNT_REC_LOST_PIECES] > x->lost_pieces_seen) {
+	if (x->counters_fd >= 0 && !wf_counters_read(x->counters_fd, c) &&
+	    c[WF_CNT_REC_LOST_PIECES] > x->lost_pieces_seen) {
 		wf_recorder_note_lost(x->rec, c[WF_CNT_REC_LOST_PIECES] - x->lost_pieces_seen,
 				      c[WF_CNT_REC_LOST_BYTES] - x->lost_bytes_seen);
 		x->lost_pieces_seen = c[WF_CNT_REC_LOST_PIECES];
 		x->lost_bytes_seen = c[WF_CNT_REC_LOST_BYTES];
 	}
+	if (x->on_rows)
+		x->on_rows(x->on_rows_ctx);
 }
 
 char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer_len)
@@ -107,13 +113,13 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 	}
 	switch (cmd.kind) {
 	case WF_CMD_RECORDER_DUMP:
-		recorder_catch_up(x);
+		wf_exec_catch_up(x);
 		answer = wf_recorder_dump(x->rec);
 		if (answer)
 			*answer_len = strlen(answer);
 		break;
 	case WF_CMD_RECORDER_RESET:
-		recorder_catch_up(x);
+		wf_exec_catch_up(x);
 		wf_recorder_reset(x->rec);
 		answer = calloc(1, 1);
 		break;
@@ -122,4 +128,10 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 	}
 	wf_command_free(&cmd);
 	return answer;
+}
+
+void wf_exec_fini(struct wf_exec_ctx *x)
+{
+	free(x->pipeline_text);
+	x->pipeline_text = NULL;
 }

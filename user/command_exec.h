@@ -23,7 +23,23 @@ struct wf_exec_ctx {
 	int counters_fd;		/* kernel counters, for recorder losses; -1 if none */
 	uint64_t lost_pieces_seen;	/* losses already reported to the recorder */
 	uint64_t lost_bytes_seen;
+	/* Called after every catch-up, to hand new rows on (watchers, the
+	 * live capture) before a dump can forget them; optional. */
+	void (*on_rows)(void *ctx);
+	void *on_rows_ctx;
+	/* The active pipeline as a command (wf_command_format), NULL for none. */
+	char *pipeline_text;
+	uint32_t pipeline_gen;
 };
+
+/* Frees what the context owns. */
+void wf_exec_fini(struct wf_exec_ctx *x);
+
+/*
+ * Bring the recorder up to date: take what the kernel wrote so far, note
+ * what it could not write, and hand the new rows on (on_rows).
+ */
+void wf_exec_catch_up(struct wf_exec_ctx *x);
 
 /* A wf_fifo_handler: ctx is a struct wf_exec_ctx. */
 char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer_len);

@@ -39,6 +39,10 @@ static void parse_info(int fd, struct wf_instance_info *info)
 			info->proxy_port = (unsigned int)strtoul(eq, NULL, 10);
 		else if (!strcmp(line, "cgroup"))
 			snprintf(info->cgroup, sizeof(info->cgroup), "%s", eq);
+		else if (!strcmp(line, "control"))
+			snprintf(info->control, sizeof(info->control), "%s", eq);
+		else if (!strcmp(line, "pcap"))
+			snprintf(info->pcap, sizeof(info->pcap), "%s", eq);
 		else if (!strcmp(line, "fifo"))
 			snprintf(info->fifo, sizeof(info->fifo), "%s", eq);
 		else if (!strcmp(line, "fifo_created"))
@@ -74,8 +78,9 @@ int wf_instance_publish(int lock_fd, const struct wf_instance_info *info)
 {
 	char buf[2048];
 	int n = snprintf(buf, sizeof(buf),
-			 "pid=%d\nport=%u\nproxy_port=%u\ncgroup=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
-			 (int)info->pid, info->port, info->proxy_port, info->cgroup, info->fifo,
+			 "pid=%d\nport=%u\nproxy_port=%u\ncgroup=%s\ncontrol=%s\npcap=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
+			 (int)info->pid, info->port, info->proxy_port, info->cgroup, info->control,
+			 info->pcap, info->fifo,
 			 info->fifo_created ? 1 : 0, info->ifaces, info->started);
 
 	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) != n)

@@ -22,6 +22,8 @@ struct wf_instance_info {
 	unsigned int port;
 	unsigned int proxy_port;	/* virtual proxy port, 0 if none */
 	char cgroup[512];	/* where the cgroup programs are attached, "" if none */
+	char control[108];	/* the control socket (dump, watch), "" if none */
+	char pcap[256];		/* the live capture (run --pcap), "" if none */
 	char fifo[256];
 	bool fifo_created;	/* the loader created the FIFO and will remove it */
 	char ifaces[256];	/* comma-separated */

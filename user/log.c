@@ -21,6 +21,8 @@ void wf_log(enum wf_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (verbosity < 0)	/* quiet: the caller reports failures itself */
+		return;
 	if (level == WF_LOG_DEBUG && verbosity < 1)
 		return;
 	va_start(ap, fmt);

@@ -10,7 +10,7 @@
 
 enum wf_log_level { WF_LOG_ERROR, WF_LOG_WARN, WF_LOG_INFO, WF_LOG_DEBUG };
 
-void wf_log_set_verbosity(int verbosity);	/* 0 = errors..info, 1 = +debug, 2 = +libbpf debug */
+void wf_log_set_verbosity(int verbosity);	/* -1 = silent, 0 = errors..info, 1 = +debug, 2 = +libbpf debug */
 int wf_log_verbosity(void);
 void wf_log(enum wf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

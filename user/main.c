@@ -21,6 +21,9 @@ static const struct {
 	{ "send", wf_cmd_send, "send one command to a running loader, print its answer" },
 	{ "status", wf_cmd_status, "show the running loader: port, counters, attachments" },
 	{ "cleanup", wf_cmd_cleanup, "remove everything a crashed loader left behind" },
+	{ "dump", wf_cmd_dump, "print the recorded traffic: dump rows, JSON lines, or a pcap file" },
+	{ "watch", wf_cmd_watch, "show the recorded traffic live, with the pipeline's verdicts" },
+	{ "decode", wf_cmd_decode, "print the PostgreSQL messages of a capture file (no loader needed)" },
 	{ "check", wf_cmd_check, "parse and compile commands as the loader would (no loader needed)" },
 };
 
@@ -36,6 +39,8 @@ static void usage(FILE *out)
 		     "  wirefault run --port 5432                 # as root, in the foreground\n"
 		     "  wirefault send 'recorder.dump()'          # from another shell\n"
 		     "  wirefault status\n"
+		     "  wirefault watch                           # live, like tcpdump\n"
+		     "  wirefault dump --pcap /tmp/pg.pcap\n"
 		     "  wirefault check 'conn.onQuery(query=\"^COMMIT\").kill()'\n");
 }
 

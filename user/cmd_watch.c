@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `wirefault watch`: the running loader's traffic as it is recorded, one
+ * line per chunk (like tcpdump) or one JSON object per message, with what
+ * the pipeline did.  Watching takes nothing away from dumps.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "control_client.h"
+#include "log.h"
+
+struct watch_opts {
+	bool json;
+};
+
+static const struct argp_option watch_options[] = {
+	{ "json", 'j', NULL, 0, "one JSON object per message (docs/json.md) instead of one line per chunk", 0 },
+	{ 0 },
+};
+
+static error_t watch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct watch_opts *o = state->input;
+
+	switch (key) {
+	case 'j':
+		o->json = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp watch_argp = {
+	watch_options, watch_parse, NULL,
+	"Show the PostgreSQL traffic the running loader records, live, until interrupted.\n"
+	"\n"
+	"Each line: time, connection number (as in dumps), client > server or client < server, "
+	"the messages the chunk completes (as dumps print them), and the pipeline's verdict "
+	"when it acted (=> KILL, => RESET, => CANCEL, ...). Watching does not consume rows: "
+	"recorder.dump() and wirefault dump still get them. A watcher that cannot keep up is "
+	"told how many rows it missed.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  wirefault watch\n"
+	"  wirefault watch --json | jq -c 'select(.type == \"Query\") | .fields.query'\n"
+	"\v"
+	"Exit status: 0 when interrupted or the loader stops, 1 if no loader answers, 2 on usage errors.",
+	NULL, NULL, NULL,
+};
+
+int wf_cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o = { 0 };
+	int fd, err;
+
+	if (argp_parse(&watch_argp, argc, argv, 0, NULL, &o))
+		return WF_EXIT_USAGE;
+	fd = wf_control_request(o.json ? "watch json" : "watch text");
+	if (fd < 0)
+		return WF_EXIT_FAILURE;
+	/* line by line: a pipe to jq or grep sees each row at once */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_DFL);
+	err = wf_control_copy(fd, stdout);
+	close(fd);
+	if (err && err != -EINTR) {
+		wf_err("watch ended: %s", strerror(-err));
+		return WF_EXIT_FAILURE;
+	}
+	return WF_EXIT_OK;
+}
