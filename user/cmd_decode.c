@@ -132,7 +132,9 @@ static void print_row(void *arg, const struct wf_row *r)
 static int flush_rows(struct decode_ctx *d)
 {
 	strbuf_reset(&d->out);
-	wf_recorder_for_each(d->rec, 0, print_row, d);
+	/* rows before the reset would have been discarded by it */
+	if (d->connections >= d->o->reset_before)
+		wf_recorder_for_each(d->rec, 0, print_row, d);
 	wf_recorder_forget(d->rec);
 	if (strbuf_failed(&d->out))
 		return -ENOMEM;

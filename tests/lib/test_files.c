@@ -38,6 +38,24 @@ const char *wf_test_conformance_dir(void)
 	return is_dir(dir) ? dir : NULL;
 }
 
+const char *wf_test_repo_path(const char *rel, char *buf, size_t size)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s/../../..", dirname(exe));
+		if (is_dir(dir)) {
+			snprintf(buf, size, "%s/%s", dir, rel);
+			if (access(buf, F_OK) == 0)
+				return buf;
+		}
+	}
+	snprintf(buf, size, "%s", rel);
+	return buf;
+}
+
 char *wf_test_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

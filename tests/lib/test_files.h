@@ -17,6 +17,13 @@
  */
 const char *wf_test_conformance_dir(void);
 
+/*
+ * A file of the repository, e.g. "tests/golden_differences.txt" or
+ * "build/wirefault": found from the test program's path (build/tests/DIR/),
+ * else relative to the current directory.  Returns buf.
+ */
+const char *wf_test_repo_path(const char *rel, char *buf, size_t size);
+
 /* A whole file, NUL-terminated (not counted in *len), malloc'd; NULL if unreadable. */
 char *wf_test_read_file(const char *path, size_t *len);
 

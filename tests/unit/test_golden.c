@@ -5,9 +5,12 @@
  * traffic wirefault sees), and compares the dump with NAME.dump, the exact
  * bytes fluent.py returned for the same run.
  *
- * Every row must be byte-identical, except the differences declared in
- * `differences` below, each with its reason: the expected dump is the
- * golden dump with those edits applied, and it must match exactly.  An
+ * The same pcap is also decoded by the program, `build/wirefault decode
+ * --port 9060 NAME.pcap`, whose rows must be the same.
+ *
+ * Every row must be byte-identical, except the differences declared, each
+ * with its reason, in tests/golden_differences.txt: the expected dump is
+ * the golden dump with those edits applied, and it must match exactly.  An
  * undeclared difference fails, and so does a declared one that no longer
  * applies.
  *
@@ -54,103 +57,114 @@ static const struct {
 	{ "reset_numbering", 3 },
 };
 
-/* ---- the declared differences ----------------------------------------------------------- */
-
-#define INT32 "deliberate: DataRow column lengths decoded as Int32 (the reference reads Int16: " \
-	      "the first column shows length=0,value=b'' and the rest are shifted)"
-#define NULLS "deliberate: NULL (length -1) decoded as length=-1,value=None (the reference " \
-	      "stops parsing the chunk there)"
-#define UTF8  "deliberate: non-ASCII text decoded as UTF-8 (the reference stops parsing the " \
-	      "chunk there and prints [])"
-#define SPLIT "deliberate: a message split across chunks is reassembled and printed with the " \
-	      "chunk that completes it (the reference prints [] for every piece)"
-#define CHUNK "chunking: pcap segment != proxy read (the proxy read two segments at once)"
-
-/*
- * How the dump file spells things inside a DataRow element (the text passes
- * through three escapings: repr of the column list, repr of the row's list,
- * fluent's backslash doubling):
- */
-#define Q	"\\\\'"				/* a quote of a column's b'...' */
-#define COL(n, v) "\"C(length=" #n ",value=b" Q v Q ")\""	/* a column with plain text */
-#define NULL_COL Q "C(length=-1,value=None)" Q	/* a NULL column */
-#define Q2	"\\\\\\\\\\\\'"			/* ... of a column that holds both quotes */
-#define X8	"\\\\\\\\\\\\\\\\"		/* the backslash of a \xNN or \t escape */
-#define X16	X8 X8				/* a backslash byte (escaped \\) */
+/* ---- the declared differences (tests/golden_differences.txt) ------------------------------ */
 
 /*
  * In golden row `row` of `scenario`, the text `from` (searched after the
  * previous edit of the same row) becomes `to`.  from == NULL: wirefault has
  * the extra row `to`, before golden row `row`.  {{N*c}} in `to` stands for
- * N times the character c.
+ * N times the character c, {{TAB}} for a tab.
  */
 struct difference {
-	const char *scenario;
+	char *scenario;
 	size_t row;
-	const char *from;
-	const char *to;
-	const char *reason;
+	char *from;
+	char *to;
+	char *reason;
 };
 
-static const struct difference differences[] = {
-	{ "concurrent_connections", 5, COL(0, ""), COL(12, "conn A first"), INT32 },
-	{ "concurrent_connections", 7, COL(0, ""), COL(12, "conn B first"), INT32 },
-	{ "concurrent_connections", 9, COL(0, ""), COL(13, "conn A second"), INT32 },
-
-	{ "copy_from_stdin", 9, COL(0, ""), COL(1, "3"), INT32 },
-
-	{ "extended_protocol", 5, COL(0, "") ", " COL(2, "42"), COL(2, "42") ", " COL(5, "hello"), INT32 },
-	{ "extended_protocol", 6, "parameters=[])']",
-	  "parameters=[])', 'Bind(destination_portal=,prepared_statement=,parameter_format_codes=[0, 0],"
-	  "parameter_values=[\"Anonymous(length=1,value=b" Q "7" Q ")\", " Q "Anonymous(length=-1,value=None)" Q
-	  "],result_column_format_count=1,result_column_format_codes=[0])', 'Describe(portal=<unnamed>)', "
-	  "'Execute(<unnamed>, max_rows_to_return=0)', 'Sync()']", NULLS },
-	{ "extended_protocol", 7, COL(0, "") ", " COL(1, "7"), COL(1, "7") ", " NULL_COL, INT32 "; " NULLS },
-	{ "extended_protocol", 9, COL(0, ""),
-	  "\"C(length=4,value=b" Q X8 "x00" X8 "x00" X8 "x00" X8 "x01" Q ")\"", INT32 },
-
-	{ "long_query", 4, "[]", "[\"Query(query=SELECT length('{{70000*A}}') AS len;)\"]", SPLIT },
-	{ "long_query", 5, COL(0, ""), COL(5, "70000"), INT32 },
-	{ "long_query", 11, NULL,
-	  "1\tworker\t['DataRow(columncount=2,columns=[" COL(1, "t") ", " COL(70000, "{{70000*C}}") "])', "
-	  "'CommandComplete(command=SELECT 1)', 'ReadyForQuery(state=idle)']", CHUNK "; " SPLIT },
-
-	{ "multi_statement", 3, COL(0, ""), COL(1, "1"), INT32 },
-	{ "multi_statement", 3, COL(0, "") ", " COL(1, "x"), COL(1, "x") ", " COL(1, "2"), INT32 },
-	{ "multi_statement", 3, COL(0, ""), COL(1, "3"), INT32 },
-
-	{ "normalizations", 3,
-	  COL(0, "") ", " COL(48, "public.copy_test_120340 x public.t_2 public.Ab_1") ", " COL(0, ""),
-	  COL(48, "public.copy_test_120340 x public.t_2 public.Ab_1") ", "
-	  COL(29, "2018-06-07 05:18:19.388992-07") ", " COL(25, "2018-06-11 05:30:43.01-07"), INT32 },
-	{ "normalizations", 7, COL(0, ""), COL(30, "15.20 (Debian 15.20-0+deb12u1)"), INT32 },
-
-	{ "nulls_binary", 3, COL(0, "") ", " COL(1, "a"), COL(1, "a") ", " COL(1, "b"), INT32 },
-	{ "nulls_binary", 7, "format_code=0)'])\"]",
-	  "format_code=0)'])\", 'DataRow(columncount=2,columns=[" NULL_COL ", " COL(1, "x") "])', "
-	  "'CommandComplete(command=SELECT 1)', 'ReadyForQuery(state=idle)']", NULLS },
-	{ "nulls_binary", 11,
-	  COL(0, "") ", " COL(12, X16 "x00010203ff") ", " COL(0, "") ", " COL(8, "tab" X8 "there") ", "
-	  COL(0, ""),
-	  COL(12, X16 "x00010203ff") ", " COL(8, "tab" X8 "there") ", "
-	  /* quo'te "dq": both quotes, so this column is single-quoted one level up */
-	  Q "C(length=11,value=b" Q2 "quo" X8 Q2 "te \"dq\"" Q2 ")" Q ", "
-	  COL(10, "back" X16 "slash") ", " COL(300, "{{300*z}}"), INT32 },
-
-	{ "reset_numbering", 3, COL(0, ""), COL(13, "C after reset"), INT32 },
-	{ "reset_numbering", 5, COL(0, ""), COL(13, "A after reset"), INT32 },
-	{ "reset_numbering", 7, COL(0, ""), COL(13, "B after reset"), INT32 },
-
-	{ "simple_query", 3, COL(0, ""), COL(1, "1"), INT32 },
-
-	{ "ssl_prefer_startup", 5, COL(0, ""), COL(1, "1"), INT32 },
-
-	{ "unicode_query", 2, "[]", "[\"Query(query=SELECT 'é日本' AS u)\"]", UTF8 },
-	{ "unicode_query", 3, COL(0, ""),
-	  COL(8, X8 "xc3" X8 "xa9" X8 "xe6" X8 "x97" X8 "xa5" X8 "xe6" X8 "x9c" X8 "xac"), INT32 },
-};
+static struct difference *differences;
+static size_t n_differences;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+struct reason {
+	char tag[32];
+	char *text;
+};
+
+/* Replaces every {{TAB}} in s (in place). */
+static void untab(char *s)
+{
+	char *at;
+
+	while ((at = strstr(s, "{{TAB}}"))) {
+		*at = '\t';
+		memmove(at + 1, at + 7, strlen(at + 7) + 1);
+	}
+}
+
+/* Reads the differences file; a line that does not parse fails the run. */
+static int load_differences(void)
+{
+	char path[PATH_MAX], *text, *line, *next;
+	struct reason reasons[16];
+	size_t n_reasons = 0, len, lineno = 0;
+
+	wf_test_repo_path("tests/golden_differences.txt", path, sizeof(path));
+	text = wf_test_read_file(path, &len);
+	if (!text) {
+		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (line = text; line && *line; line = next) {
+		char *f[6] = { 0 };
+		int nf = 0;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!*line || *line == '#')
+			continue;
+		for (char *p = line; p && nf < 6; nf++) {
+			f[nf] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = '\0';
+		}
+		if (!strcmp(f[0], "reason") && nf == 3 && n_reasons < ARRAY_LEN(reasons)) {
+			snprintf(reasons[n_reasons].tag, sizeof(reasons[0].tag), "%s", f[1]);
+			reasons[n_reasons++].text = f[2];
+		} else if (!strcmp(f[0], "edit") && nf == 6) {
+			struct difference *d;
+			struct strbuf why = STRBUF_INIT;
+			char *tag, *save = NULL, *tags = strdup(f[3]);
+
+			differences = realloc(differences, (n_differences + 1) * sizeof(*differences));
+			if (!differences || !tags)
+				return -1;
+			for (tag = strtok_r(tags, ",", &save); tag; tag = strtok_r(NULL, ",", &save)) {
+				size_t r;
+
+				for (r = 0; r < n_reasons && strcmp(reasons[r].tag, tag); r++)
+					;
+				if (r == n_reasons) {
+					fprintf(stderr, "%s:%zu: unknown reason '%s'\n", path, lineno, tag);
+					return -1;
+				}
+				if (why.len)
+					strbuf_adds(&why, "; ");
+				strbuf_adds(&why, reasons[r].text);
+			}
+			free(tags);
+			d = &differences[n_differences++];
+			d->scenario = strdup(f[1]);
+			d->row = strtoul(f[2], NULL, 10);
+			d->from = strcmp(f[4], "-") ? strdup(f[4]) : NULL;
+			d->to = strdup(f[5]);
+			d->reason = strbuf_detach(&why, NULL);
+			if (d->from)
+				untab(d->from);
+			untab(d->to);
+		} else {
+			fprintf(stderr, "%s:%zu: not a reason or edit line\n", path, lineno);
+			return -1;
+		}
+	}
+	free(text);
+	return 0;
+}
 
 /* ---- corpus access ------------------------------------------------------------------------ */
 
@@ -252,6 +266,38 @@ static char *replay(const char *scenario)
 	return dump;
 }
 
+/* The same through the program: `wirefault decode --port 9060 FILE` prints one row per line. */
+static char *decode_with_program(const char *scenario)
+{
+	char exe[PATH_MAX], cmd[3 * PATH_MAX];
+	struct strbuf out = STRBUF_INIT;
+	char buf[65536], *s;
+	size_t i, n;
+	FILE *p;
+	int reset = 0, rc;
+
+	for (i = 0; i < ARRAY_LEN(resets); i++)
+		if (strcmp(resets[i].scenario, scenario) == 0)
+			reset = resets[i].before_connection;
+	wf_test_repo_path("build/wirefault", exe, sizeof(exe));
+	snprintf(cmd, sizeof(cmd), "'%s' decode --port %d %s%.0d '%s/%s.pcap'", exe, PROXY_PORT,
+		 reset ? "--reset-before " : "", reset, golden_dir, scenario);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		strbuf_add(&out, buf, n);
+	rc = pclose(p);
+	if (rc != 0)
+		fail_msg("%s exited with status %d", cmd, rc);
+	/* rows end in '\n'; a dump has none after the last */
+	if (out.len && out.buf[out.len - 1] == '\n')
+		strbuf_truncate(&out, out.len - 1);
+	strbuf_adds(&out, "");
+	s = strbuf_detach(&out, NULL);
+	assert_non_null(s);
+	return s;
+}
+
 /* The golden rows with this scenario's declared differences applied. */
 static void expected_rows(const char *scenario, const struct rows *golden, struct rows *out,
 			  struct strbuf *store)
@@ -264,7 +310,7 @@ static void expected_rows(const char *scenario, const struct rows *golden, struc
 	assert_non_null(edited);
 	for (g = 0; g < golden->n; g++)
 		strbuf_adds(&edited[g], golden->v[g]);
-	for (i = 0; i < ARRAY_LEN(differences); i++) {
+	for (i = 0; i < n_differences; i++) {
 		const struct difference *d = &differences[i];
 		struct strbuf to = STRBUF_INIT, row = STRBUF_INIT;
 		char *at;
@@ -292,10 +338,10 @@ static void expected_rows(const char *scenario, const struct rows *golden, struc
 
 	/* flatten, with added rows before their golden row; offsets into store
 	 * first, because store moves while it grows */
-	offsets = calloc(golden->n + ARRAY_LEN(differences) + 1, sizeof(*offsets));
+	offsets = calloc(golden->n + n_differences + 1, sizeof(*offsets));
 	assert_non_null(offsets);
 	for (g = 0; g <= golden->n; g++) {
-		for (i = 0; i < ARRAY_LEN(differences); i++) {
+		for (i = 0; i < n_differences; i++) {
 			const struct difference *d = &differences[i];
 
 			if (strcmp(d->scenario, scenario) || d->from || d->row != g)
@@ -340,9 +386,33 @@ static size_t count_differences(const char *scenario)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < ARRAY_LEN(differences); i++)
+	for (i = 0; i < n_differences; i++)
 		n += strcmp(differences[i].scenario, scenario) == 0;
 	return n;
+}
+
+/* actual (from `via`) must equal the expected rows. */
+static void compare(const char *scenario, const char *via, const struct rows *expected,
+		    const struct rows *actual)
+{
+	size_t i;
+
+	for (i = 0; i < expected->n && i < actual->n; i++) {
+		size_t at = 0;
+
+		while (expected->v[i][at] && expected->v[i][at] == actual->v[i][at])
+			at++;
+		if (expected->v[i][at] || actual->v[i][at])
+			fail_msg("%s row %zu (%s): undeclared difference at byte %zu\n"
+				 "  expected: ...%.120s\n  actual:   ...%.120s\n"
+				 "  (expected row: %s)", scenario, i, via, at,
+				 expected->v[i] + (at > 40 ? at - 40 : 0),
+				 actual->v[i] + (at > 40 ? at - 40 : 0), clip(expected->v[i]));
+	}
+	if (expected->n != actual->n)
+		fail_msg("%s (%s): undeclared difference: %zu rows expected, %zu rows dumped (first extra: %s)",
+			 scenario, via, expected->n, actual->n,
+			 clip(expected->n > actual->n ? expected->v[actual->n] : actual->v[expected->n]));
 }
 
 static void test_scenario(void **state)
@@ -350,43 +420,34 @@ static void test_scenario(void **state)
 	const char *scenario = *state;
 	char path[PATH_MAX + 64];
 	struct strbuf store = STRBUF_INIT;
-	struct rows golden, actual, expected;
-	char *golden_text, *actual_text;
-	size_t i, len;
+	struct rows golden, actual, decoded, expected;
+	char *golden_text, *actual_text, *decoded_text;
+	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s.dump", golden_dir, scenario);
 	golden_text = wf_test_read_file(path, &len);
 	if (!golden_text)
 		fail_msg("cannot read %s: %s", path, strerror(errno));
 	actual_text = replay(scenario);
+	decoded_text = decode_with_program(scenario);
 	split_rows(golden_text, &golden);
 	split_rows(actual_text, &actual);
+	split_rows(decoded_text, &decoded);
 	expected_rows(scenario, &golden, &expected, &store);
 
-	for (i = 0; i < expected.n && i < actual.n; i++) {
-		size_t at = 0;
-
-		while (expected.v[i][at] && expected.v[i][at] == actual.v[i][at])
-			at++;
-		if (expected.v[i][at] || actual.v[i][at])
-			fail_msg("%s row %zu: undeclared difference at byte %zu\n"
-				 "  expected: ...%.120s\n  actual:   ...%.120s\n"
-				 "  (expected row: %s)", scenario, i, at,
-				 expected.v[i] + (at > 40 ? at - 40 : 0),
-				 actual.v[i] + (at > 40 ? at - 40 : 0), clip(expected.v[i]));
-	}
-	if (expected.n != actual.n)
-		fail_msg("%s: undeclared difference: %zu rows expected, %zu rows dumped (first extra: %s)",
-			 scenario, expected.n, actual.n,
-			 clip(expected.n > actual.n ? expected.v[actual.n] : actual.v[expected.n]));
-	print_message("%s: %zu rows, %zu declared differences, everything else identical\n",
+	compare(scenario, "recorder", &expected, &actual);
+	compare(scenario, "wirefault decode", &expected, &decoded);
+	print_message("%s: %zu rows, %zu declared differences, everything else identical "
+		      "(recorder and wirefault decode)\n",
 		      scenario, actual.n, count_differences(scenario));
 	free(golden.v);
 	free(actual.v);
+	free(decoded.v);
 	free(expected.v);
 	strbuf_free(&store);
 	free(golden_text);
 	free(actual_text);
+	free(decoded_text);
 }
 
 /* Every scenario is in the corpus, and every declared difference names one. */
@@ -403,7 +464,7 @@ static void test_corpus_complete(void **state)
 		if (access(path, R_OK) != 0)
 			fail_msg("missing %s", path);
 	}
-	for (i = 0; i < ARRAY_LEN(differences); i++) {
+	for (i = 0; i < n_differences; i++) {
 		for (j = 0; j < ARRAY_LEN(scenarios); j++)
 			if (strcmp(differences[i].scenario, scenarios[j]) == 0)
 				break;
@@ -458,6 +519,8 @@ int main(void)
 	size_t n, i;
 	int rc;
 
+	if (load_differences())
+		return 1;
 	if (!find_golden_dir()) {
 		const struct CMUnitTest missing[] = { cmocka_unit_test(test_corpus_missing) };
 
@@ -476,6 +539,13 @@ int main(void)
 		free(names[i]);
 	free(names);
 	free(tests);
+	for (i = 0; i < n_differences; i++) {
+		free(differences[i].scenario);
+		free(differences[i].from);
+		free(differences[i].to);
+		free(differences[i].reason);
+	}
+	free(differences);
 	return rc;
 }
 
