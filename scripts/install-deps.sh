@@ -12,6 +12,7 @@ packages=(
 	iproute2 procps psmisc                 # ip/tc/ss, pkill, fuser in tests
 	libcap2-bin                            # setcap: make install's file capabilities
 	lsof net-tools                         # what Citus' harness runs to see the proxy port
+	tshark jq                              # read wirefault's pcap and JSON back in tests
 )
 
 missing=()
