@@ -2,7 +2,7 @@
 #
 #   make            build build/wirefault (BPF objects, skeletons, loader)
 #   make check      install missing packages, build, run every test
-#   make fuzz       fuzz the command parser for FUZZ_SECONDS (default 300)
+#   make fuzz       fuzz the command parser, then the PostgreSQL decoder, FUZZ_SECONDS each (default 300)
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
 #   make bench      build the benchmarks (build/bench/NAME from bench/NAME.c)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
@@ -136,9 +136,11 @@ test-e2e: $(OUT)/wirefault
 
 test: test-unit test-bpf test-e2e
 
-# The command parser's fuzz loop for longer than its ~2 s in make check (FUZZ_SECONDS=300).
-fuzz: $(OUT)/tests/unit/test_command_parse
-	@WF_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $<
+# The fuzz loops of the command parser and of the decoder (framing, printer, JSON) for longer
+# than their few seconds in make check (FUZZ_SECONDS=300 each).
+fuzz: $(OUT)/tests/unit/test_command_parse $(OUT)/tests/unit/test_pg_fuzz
+	@WF_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $(OUT)/tests/unit/test_command_parse
+	@WF_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),300) $(OUT)/tests/unit/test_pg_fuzz
 
 # The two README commands: both install what is missing first (needs root on a fresh machine).
 check: deps

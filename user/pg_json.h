@@ -12,7 +12,7 @@
  * does.  The output is valid JSON (UTF-8) whatever the bytes, and bounded:
  * a message that does not fit its layout, or has none, shows at most its
  * first PG_JSON_BODY_MAX bytes.  Allocation failure is the strbuf's
- * (strbuf_failed()); the object is then left out.
+ * (strbuf_failed()).
  */
 #ifndef WF_PG_JSON_H
 #define WF_PG_JSON_H
