@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control_server.h"
 #include "instance_lock.h"
 #include "leftovers.h"
 #include "log.h"
@@ -28,7 +29,7 @@ static const struct argp cleanup_argp = {
 int wf_cmd_cleanup(int argc, char **argv)
 {
 	struct wf_instance_info dead;
-	int lock_fd, links, pins;
+	int lock_fd, links, pins, sock;
 	struct stat st;
 
 	if (argp_parse(&cleanup_argp, argc, argv, 0, NULL, NULL))
@@ -50,6 +51,9 @@ int wf_cmd_cleanup(int argc, char **argv)
 	if (dead.pid && dead.fifo_created && stat(dead.fifo, &st) == 0 && S_ISFIFO(st.st_mode) &&
 	    unlink(dead.fifo) == 0)
 		printf("removed FIFO %s\n", dead.fifo);
+	sock = wf_control_remove_stale(dead.control[0] ? dead.control : wf_control_path());
+	if (sock > 0)
+		printf("removed control socket %s\n", dead.control[0] ? dead.control : wf_control_path());
 	wf_instance_unlock(lock_fd);
 	if (links < 0)
 		wf_err("failed to list BPF links: %s%s", strerror(-links), links == -EPERM ? " (need root)" : "");
@@ -59,7 +63,7 @@ int wf_cmd_cleanup(int argc, char **argv)
 		wf_err("failed to remove %s: %s", WF_PIN_DIR, strerror(-pins));
 	else if (pins > 0)
 		printf("removed %s (%d object(s))\n", WF_PIN_DIR, pins - 1);
-	if (links == 0 && pins == 0)
+	if (links == 0 && pins == 0 && sock <= 0)
 		printf("nothing to clean up\n");
 	return links < 0 || pins < 0 ? WF_EXIT_FAILURE : WF_EXIT_OK;
 }

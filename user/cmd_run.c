@@ -503,6 +503,8 @@ int wf_cmd_run(int argc, char **argv)
 	if (holder.pid && holder.fifo_created && holder.fifo[0] && strcmp(holder.fifo, o.fifo))
 		unlink(holder.fifo);
 	o.inherit_fifo = holder.pid && holder.fifo_created && !strcmp(holder.fifo, o.fifo);
+	if (holder.pid && holder.control[0])
+		wf_control_remove_stale(holder.control);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -80,6 +80,13 @@ static bool stale_socket(const char *path)
 	return stale;
 }
 
+int wf_control_remove_stale(const char *path)
+{
+	if (!path || !*path || !stale_socket(path))
+		return 0;
+	return unlink(path) ? -errno : 1;
+}
+
 struct wf_control_server *wf_control_server_open(const char *path, struct wf_exec_ctx *x)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -99,8 +106,7 @@ struct wf_control_server *wf_control_server_open(const char *path, struct wf_exe
 		srv->clients[i].fd = -1;
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (stale_socket(path))
-		unlink(path);	/* left by a loader that died */
+	wf_control_remove_stale(path);	/* left by a loader that died */
 	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->fd < 0)
 		goto fail;

@@ -46,6 +46,9 @@ const char *wf_control_path(void);
  */
 struct wf_control_server *wf_control_server_open(const char *path, struct wf_exec_ctx *x);
 
+/* Removes a socket at path nobody listens on (a dead loader's): 1 removed, 0 none, -errno. */
+int wf_control_remove_stale(const char *path);
+
 /* Fills pfd[0..WF_CONTROL_POLLFDS) (unused entries get fd -1). */
 void wf_control_server_prepare(struct wf_control_server *srv, struct pollfd *pfd);
 

@@ -110,6 +110,7 @@ wf_links() {
 assert_no_trace() {
 	local what=${1:-}
 	[ ! -e /sys/fs/bpf/wirefault ] || fail "$what: /sys/fs/bpf/wirefault still exists"
+	[ ! -e /run/wirefault.sock ] || fail "$what: the control socket /run/wirefault.sock still exists"
 	if [ -n "$(wf_links)" ]; then
 		bpftool link show
 		fail "$what: a BPF link of wirefault is still attached"

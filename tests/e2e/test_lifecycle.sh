@@ -29,6 +29,10 @@ kill -9 "$WF_PID"; wait "$WF_PID" 2>/dev/null || true; WF_PID=
 assert_eq "$(q 'SELECT 2')" "2" "fail open"
 [ -z "$(wf_links)" ] || fail "links must vanish with the process"
 [ -d /sys/fs/bpf/wirefault ] || fail "expected the pins of the killed loader to remain until cleanup"
+[ -S /run/wirefault.sock ] || fail "expected the killed loader's control socket to remain until cleanup"
+rc=0; err=$("$WF" dump 2>&1) || rc=$?
+assert_eq "$rc" "1" "dump without a loader"
+assert_contains "$err" "no wirefault loader is running"
 rc=0; st=$("$WF" status) || rc=$?
 assert_eq "$rc" "3" "status after a crash"
 assert_contains "$st" "run 'wirefault cleanup'"
@@ -37,6 +41,7 @@ step "wirefault cleanup removes the leftovers"
 out=$("$WF" cleanup) || fail "cleanup failed"
 echo "$out"
 assert_contains "$out" "removed /sys/fs/bpf/wirefault"
+assert_contains "$out" "removed control socket /run/wirefault.sock"
 [ ! -e "$WF_FIFO" ] || fail "cleanup must remove the FIFO the dead loader had created"
 assert_no_trace "after cleanup"
 assert_eq "$("$WF" cleanup)" "nothing to clean up"
