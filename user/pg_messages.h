@@ -122,7 +122,7 @@ struct pg_message_desc {
 	 * A type with subtypes: its entry is what structs.py and onX know
 	 * (e.g. every 'R' is AuthenticationOk); what is decoded and printed
 	 * is the variant whose code is the key's value (an array terminated
-	 * by name == NULL; a code may have several entries of one name).
+	 * by name == NULL; one name may have several codes).
 	 */
 	enum pg_variant_key variant_key;
 	const struct pg_message_desc *variants;
