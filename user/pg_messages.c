@@ -168,6 +168,9 @@ BODY(sasl_initial_response_body,
      F("_length", PG_FIELD_LENGTH32),	/* -1: no initial response */
      F("data", PG_FIELD_VALUE));
 BODY(auth_response_data_body, F("data", PG_FIELD_REST));
+/* A 'p' whose Authentication request was not seen (a connection joined
+ * mid-login): it may be a password, so none of it is shown. */
+BODY(unknown_auth_response_body, { .name = "data", .kind = PG_FIELD_REST, .secret = true });
 
 EMPTY_BODY(terminate_body);
 EMPTY_BODY(copy_done_body);
@@ -239,8 +242,10 @@ static const struct pg_message_desc messages[] = {
 	DECODED(FE, 'H', "Flush", PG_PRINT_DEFAULT, flush_body),
 	DECODED(FE, 'F', "FunctionCall", PG_PRINT_DEFAULT, function_call_body),
 	DECODED(FE, 'f', "CopyFail", PG_PRINT_DEFAULT, copy_fail_body),
-	/* also SASL and GSSAPI responses: raw until an Authentication says which */
-	{ .dir = FE, .type = 'p', .name = "PasswordMessage", .print = PG_PRINT_RAW,
+	/* also SASL and GSSAPI responses: an Authentication says which; without
+	 * one, masked like a password */
+	{ .dir = FE, .type = 'p', .name = "AuthenticationResponse", .print = PG_PRINT_DEFAULT,
+	  .body = &unknown_auth_response_body,
 	  .variant_key = PG_VARIANT_AUTH_CODE, .variants = password_variants },
 
 	/* backend, as structs.py knows them */
@@ -312,7 +317,8 @@ const struct pg_message_desc *pg_message_variant(const struct pg_message_desc *m
 	for (v = m->variants; v->name; v++)
 		if (v->code == code)
 			return v;
-	return NULL;
+	/* an answer to an unknown request: the message's own (masked) layout */
+	return m->variant_key == PG_VARIANT_AUTH_CODE ? m : NULL;
 }
 
 const struct pg_message_desc *pg_message_by_name(enum wf_dir dir, const char *name)

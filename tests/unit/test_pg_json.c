@@ -257,7 +257,7 @@ static void test_password_answers(void **state)
 	pgw_str(&w, "pw");
 	pgw_end(&w);
 	assert_string_equal(json(FE),
-			    "{\"type\":\"Frontend\",\"type_byte\":\"p\",\"length\":3,\"body\":{\"hex\":\"707700\"}}");
+			    "{\"type\":\"AuthenticationResponse\",\"fields\":{\"data\":\"<3 bytes hidden>\"}}");
 	/* a password without its NUL does not fit */
 	pgw_begin(&w, 'p');
 	pgw_raw(&w, "pw", 2);
@@ -487,7 +487,7 @@ static void test_malformed_and_raw(void **state)
 	strbuf_reset(&out);
 	pg_json_not_retained(&out, FE, 'p', 5);
 	assert_json(&out);
-	assert_string_equal(out.buf, "{\"type\":\"Frontend\",\"type_byte\":\"p\",\"length\":5,\"not_retained\":true}");
+	assert_string_equal(out.buf, "{\"type\":\"AuthenticationResponse\",\"length\":5,\"not_retained\":true}");
 }
 
 static void test_startup(void **state)

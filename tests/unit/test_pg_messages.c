@@ -141,13 +141,14 @@ static void test_variants(void **state)
 		if (answer[i].name)
 			assert_string_equal(variant_name(FE, 'p', body, 4, answer[i].code),
 					    answer[i].name);
-		else
-			assert_null(variant_name(FE, 'p', body, 4, answer[i].code));
+		else	/* an answer to a request not known: masked as a whole */
+			assert_string_equal(variant_name(FE, 'p', body, 4, answer[i].code),
+					    "AuthenticationResponse");
 	}
 	body[0] = 0x80;
 	assert_null(variant_name(BE, 'R', body, 4, -1));
 	assert_null(variant_name(BE, 'R', body, 3, -1));	/* too short for a code */
-	assert_null(variant_name(FE, 'p', "", 0, -1));
+	assert_string_equal(variant_name(FE, 'p', "", 0, -1), "AuthenticationResponse");
 	/* the entries structs.py and onX see stay as they were */
 	m = pg_message_by_name(BE, "AuthenticationOk");
 	assert_int_equal(m->type, 'R');

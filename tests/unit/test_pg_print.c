@@ -273,15 +273,15 @@ static void test_password_answers(void **state)
 	pgw_begin(&w, 'p');
 	pgw_str(&w, "pw");
 	pgw_end(&w);
-	assert_string_equal(printed_after(FE, -1), "Frontend(type=p,body=b'pw\\x00')");
+	assert_string_equal(printed_after(FE, -1), "AuthenticationResponse(data=<3 bytes hidden>)");
 	pgw_begin(&w, 'p');
 	pgw_str(&w, "pw");
 	pgw_end(&w);
-	assert_string_equal(printed_after(FE, 0), "Frontend(type=p,body=b'pw\\x00')");
+	assert_string_equal(printed_after(FE, 0), "AuthenticationResponse(data=<3 bytes hidden>)");
 	pgw_begin(&w, 'p');
 	pgw_str(&w, "pw");
 	pgw_end(&w);
-	assert_string_equal(printed_after(FE, 12), "Frontend(type=p,body=b'pw\\x00')");
+	assert_string_equal(printed_after(FE, 12), "AuthenticationResponse(data=<3 bytes hidden>)");
 	/* a password without its NUL does not fit: raw */
 	pgw_begin(&w, 'p');
 	pgw_raw(&w, "pw", 2);
@@ -729,7 +729,7 @@ static void test_not_retained(void **state)
 	assert_string_equal(out.buf, "ErrorResponse(<5 bytes, not retained>)");
 	strbuf_reset(&out);
 	pg_print_not_retained(&out, FE, 'p', 5);
-	assert_string_equal(out.buf, "Frontend(type=p,body=<5 bytes, not retained>)");
+	assert_string_equal(out.buf, "AuthenticationResponse(<5 bytes, not retained>)");
 	strbuf_reset(&out);
 	pg_print_not_retained(&out, BE, '!', 5);
 	assert_string_equal(out.buf, "Backend(type=!,body=<5 bytes, not retained>)");
@@ -813,7 +813,7 @@ static void test_auth_code_through_stream(void **state)
 	assert_string_equal(seen_since_last(),
 		"frame 1 [-1] | AuthenticationMD5Password(salt=b'salt') [-1] | "
 		"PasswordMessage(password=<35 bytes hidden>) [5] | AuthenticationOk() [5] | "
-		"ReadyForQuery(state=idle) [0] | Frontend(type=p,body=b'late\\x00') [0]");
+		"ReadyForQuery(state=idle) [0] | AuthenticationResponse(data=<5 bytes hidden>) [0]");
 	pg_conn_stream_free(&cs);
 
 	/* SCRAM, one byte at a time */
@@ -874,7 +874,7 @@ static void test_auth_code_through_stream(void **state)
 	feed(&cs, FE, 0, false);
 	assert_string_equal(seen_since_last(),
 		"AuthenticationCleartextPassword() [-1] | AuthenticationOk(<14 bytes, not retained>) [3] | "
-		"Frontend(type=p,body=b'pw\\x00') [-1]");
+		"AuthenticationResponse(data=<3 bytes hidden>) [-1]");
 	pg_conn_stream_free(&cs);
 }
 
