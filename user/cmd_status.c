@@ -245,6 +245,9 @@ static void print_recorder(const struct loader_status *ls, const __u64 *c, const
 	       (unsigned long long)c[WF_CNT_REC_PIECES], (unsigned long long)c[WF_CNT_REC_BYTES],
 	       (unsigned long long)c[WF_CNT_REC_LOST_PIECES], (unsigned long long)c[WF_CNT_REC_LOST_BYTES],
 	       c[WF_CNT_REC_LOST_PIECES] ? " (ring full: raise --ring-size)" : "");
+	if (c[WF_CNT_FLOW_TABLE_FULL])
+		printf("  failures to track a connection (flow table full): %llu: their traffic is "
+		       "neither faulted nor recorded\n", (unsigned long long)c[WF_CNT_FLOW_TABLE_FULL]);
 	if (pcap && *pcap)
 		printf("  live capture: %s\n", pcap);
 }

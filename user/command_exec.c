@@ -79,12 +79,17 @@ void wf_exec_catch_up(struct wf_exec_ctx *x)
 
 	if (x->rr)
 		wf_ring_reader_drain(x->rr);
-	if (x->counters_fd >= 0 && !wf_counters_read(x->counters_fd, c) &&
-	    c[WF_CNT_REC_LOST_PIECES] > x->lost_pieces_seen) {
-		wf_recorder_note_lost(x->rec, c[WF_CNT_REC_LOST_PIECES] - x->lost_pieces_seen,
-				      c[WF_CNT_REC_LOST_BYTES] - x->lost_bytes_seen);
-		x->lost_pieces_seen = c[WF_CNT_REC_LOST_PIECES];
-		x->lost_bytes_seen = c[WF_CNT_REC_LOST_BYTES];
+	if (x->counters_fd >= 0 && !wf_counters_read(x->counters_fd, c)) {
+		if (c[WF_CNT_REC_LOST_PIECES] > x->lost_pieces_seen) {
+			wf_recorder_note_lost(x->rec, c[WF_CNT_REC_LOST_PIECES] - x->lost_pieces_seen,
+					      c[WF_CNT_REC_LOST_BYTES] - x->lost_bytes_seen);
+			x->lost_pieces_seen = c[WF_CNT_REC_LOST_PIECES];
+			x->lost_bytes_seen = c[WF_CNT_REC_LOST_BYTES];
+		}
+		if (c[WF_CNT_FLOW_TABLE_FULL] > x->untracked_seen) {
+			wf_recorder_note_untracked(x->rec, c[WF_CNT_FLOW_TABLE_FULL] - x->untracked_seen);
+			x->untracked_seen = c[WF_CNT_FLOW_TABLE_FULL];
+		}
 	}
 	if (x->on_rows)
 		x->on_rows(x->on_rows_ctx);

@@ -23,6 +23,7 @@ struct wf_exec_ctx {
 	int counters_fd;		/* kernel counters, for recorder losses; -1 if none */
 	uint64_t lost_pieces_seen;	/* losses already reported to the recorder */
 	uint64_t lost_bytes_seen;
+	uint64_t untracked_seen;	/* flow table failures already reported */
 	/* Called after every catch-up, to hand new rows on (watchers, the
 	 * live capture) before a dump can forget them; optional. */
 	void (*on_rows)(void *ctx);

@@ -87,6 +87,7 @@ struct wf_recorder {
 
 	uint64_t dropped_for_rows, dropped_for_bytes;	/* since the last dump/reset */
 	uint64_t lost_pieces, lost_bytes;		/* since the last dump/reset */
+	uint64_t untracked;				/* since the last dump/reset */
 	uint64_t total_chunks, total_lost_pieces, total_lost_bytes;
 
 	/* scratch, reused for every chunk */
@@ -454,10 +455,16 @@ void wf_recorder_note_lost(struct wf_recorder *rec, uint64_t pieces, uint64_t by
 	rec->total_lost_bytes += bytes;
 }
 
+void wf_recorder_note_untracked(struct wf_recorder *rec, uint64_t packets)
+{
+	rec->untracked += packets;
+}
+
 static void forget_losses(struct wf_recorder *rec)
 {
 	rec->dropped_for_rows = rec->dropped_for_bytes = 0;
 	rec->lost_pieces = rec->lost_bytes = 0;
+	rec->untracked = 0;
 }
 
 /* The notes about rows missing since the last dump/reset, one per line. */
@@ -474,6 +481,9 @@ static void add_notes(const struct wf_recorder *rec, struct strbuf *out)
 		strbuf_addf(out, "[kernel lost %" PRIu64 " recorder pieces (%" PRIu64
 			    " bytes, ring buffer full): rows are missing or incomplete]\n",
 			    rec->lost_pieces, rec->lost_bytes);
+	if (rec->untracked)
+		strbuf_addf(out, "[kernel failed %" PRIu64 " times to track a connection (flow "
+			    "table full): their traffic is missing]\n", rec->untracked);
 }
 
 char *wf_recorder_notes(const struct wf_recorder *rec)

@@ -129,6 +129,9 @@ int wf_recorder_add_verdict(struct wf_recorder *rec, const struct wf_verdict *v)
 /* The kernel reported lost ring-buffer pieces: noted in the next dump. */
 void wf_recorder_note_lost(struct wf_recorder *rec, uint64_t pieces, uint64_t bytes);
 
+/* The kernel failed this many times to track a connection (flow table full): noted in the next dump. */
+void wf_recorder_note_untracked(struct wf_recorder *rec, uint64_t failures);
+
 /*
  * recorder.dump(): returns every retained row joined by '\n' without a
  * trailing newline ("" when empty) and forgets them.  Caller frees.

@@ -449,6 +449,12 @@ static void test_bounded_rows(void **state)
 	wf_recorder_get_stats(rec, &st);
 	assert_int_equal(st.lost_pieces, 3);
 	assert_int_equal(st.rows_dropped, 0);
+
+	/* connections the kernel could not track are announced too, once */
+	wf_recorder_note_untracked(rec, 4);
+	expect_dump("-1\twirefault\t[kernel failed 4 times to track a connection (flow table full): "
+		    "their traffic is missing]");
+	expect_dump("");
 }
 
 static void test_close_conn(void **state)
