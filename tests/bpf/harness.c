@@ -188,10 +188,14 @@ static int check_invariants(struct wf_harness *h)
 	for (size_t i = 0; i < h->nrecs; i++) {
 		const struct wf_record *r = &h->recs[i].hdr;
 
-		if ((r->kind != WF_REC_CHUNK && r->kind != WF_REC_CLOSE) || r->dir > 1 ||
+		bool verdict = r->kind == WF_REC_VERDICT;
+
+		if ((r->kind != WF_REC_CHUNK && r->kind != WF_REC_CLOSE && !verdict) || r->dir > 1 ||
 		    r->conn_id == 0 || (r->flags & ~7u) ||
 		    (uint64_t)r->offset + r->len > r->chunk_len ||
-		    (r->kind == WF_REC_CHUNK && !r->len) || (r->kind == WF_REC_CLOSE && r->len)) {
+		    (r->kind == WF_REC_CHUNK && !r->len) || (r->kind == WF_REC_CLOSE && r->len) ||
+		    (verdict && (r->len || !r->chunk_len || !r->action || !r->pipe_gen)) ||
+		    (!verdict && (r->action || r->pipe_gen))) {
 			fprintf(stderr, "invariant: bad record %zu (kind %u dir %u conn %llu "
 				"off %u len %u chunk %u flags %#x)\n",
 				i, r->kind, r->dir, (unsigned long long)r->conn_id, r->offset, r->len,

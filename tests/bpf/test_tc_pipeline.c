@@ -19,6 +19,8 @@
  * after every test).
  */
 #include "harness.h"
+#include <bpf/libbpf.h>
+#include "wirefault.skel.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1439,6 +1441,97 @@ static void test_scan_cost(void **state)
 	conn_free(c);
 }
 
+/*
+ * What status and the recorder learn about a pipeline's work: a verdict
+ * record right after the chunk it names (recording on), and per-filter
+ * counts in filter_stats that start over with each generation.
+ */
+static void filter_stats_sum(struct wf_harness *h, struct wf_filter_stats *sum, uint32_t gen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct wf_filter_stats *v = calloc((size_t)ncpus, sizeof(*v));
+	__u32 zero = 0;
+
+	assert_non_null(v);
+	memset(sum, 0, sizeof(*sum));
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.filter_stats), &zero, v), 0);
+	for (int i = 0; i < ncpus; i++) {
+		if (v[i].generation != gen)
+			continue;
+		sum->evaluated += v[i].evaluated;
+		for (int f = 0; f < WF_PIPE_MAX_FILTERS; f++)
+			sum->passed[f] += v[i].passed[f];
+		sum->acted += v[i].acted;
+	}
+	free(v);
+}
+
+static uint32_t current_generation(struct wf_harness *h)
+{
+	struct wf_pipe_current cur;
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.pipe_current), &zero, &cur), 0);
+	return cur.word >> 1;
+}
+
+static void test_verdict_records_and_filter_stats(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42100);
+	struct wf_filter_stats st;
+	const struct wf_record *v = NULL;
+	uint32_t gen, kill_seq, kill_len;
+	size_t verdicts = 0, i;
+
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 42\").after(1).kill()");
+	gen = current_generation(h);
+	pass_query(c, "SELECT 1");		/* fails onQuery */
+	pass_query(c, "SELECT 42");		/* passes onQuery, after(1) lets it through */
+	kill_seq = c->next[C2S];
+	kill_len = 5 + (uint32_t)strlen("SELECT 42") + 1;
+	kill_query(c, "SELECT 42");		/* passes both: killed */
+
+	filter_stats_sum(h, &st, gen);
+	assert_int_equal(st.evaluated, 3);
+	assert_int_equal(st.passed[0], 2);
+	assert_int_equal(st.passed[1], 1);
+	assert_int_equal(st.passed[2], 0);
+	assert_int_equal(st.acted, 1);
+
+	h_drain(h);
+	for (i = 0; i < h->nrecs; i++) {
+		const struct wf_record *r = &h->recs[i].hdr;
+
+		if (r->kind == WF_REC_VERDICT) {
+			verdicts++;
+			v = r;
+			/* right after the chunk it names */
+			assert_true(i > 0);
+			assert_int_equal(h->recs[i - 1].hdr.kind, WF_REC_CHUNK);
+			assert_int_equal(h->recs[i - 1].hdr.seq, r->seq);
+		} else {
+			assert_int_equal(r->action, 0);
+			assert_int_equal(r->pipe_gen, 0);
+		}
+	}
+	assert_int_equal(verdicts, 1);
+	assert_int_equal(v->action, WF_PIPE_A_KILL);
+	assert_int_equal(v->pipe_gen, gen);
+	assert_int_equal(v->dir, C2S);
+	assert_int_equal(v->seq, kill_seq);
+	assert_int_equal(v->chunk_len, kill_len);
+	assert_int_equal(v->len, 0);
+	assert_int_equal(h_counter(h, WF_CNT_REC_VERDICTS), 1);
+
+	/* a new generation: every CPU starts its counts over */
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 7\").kill()");
+	assert_true(current_generation(h) != gen);
+	filter_stats_sum(h, &st, current_generation(h));
+	assert_int_equal(st.evaluated, 0);
+	conn_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1465,6 +1558,8 @@ int main(void)
 		T(test_kill_fin_and_options),
 		T(test_scan_cost),
 #undef T
+		cmocka_unit_test_setup_teardown(test_verdict_records_and_filter_stats,
+						h_setup_record, h_teardown),
 	};
 	int rc;
 

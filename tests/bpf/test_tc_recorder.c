@@ -59,8 +59,8 @@ static void test_record_fields(void **state)
 		assert_int_equal(r->len, want[i].len);
 		assert_int_equal(r->flags, want[i].flags);
 		assert_true(r->ts_ns >= f.first_ns);
-		for (size_t k = 0; k < sizeof(r->pad); k++)
-			assert_int_equal(r->pad[k], 0);
+		assert_int_equal(r->action, 0);
+		assert_int_equal(r->pipe_gen, 0);
 		if (i)
 			assert_true(r->ts_ns >= h->recs[i - 1].hdr.ts_ns);
 	}
