@@ -243,7 +243,7 @@ static void feed_sinks(void *ctx)
 	if (k->control)
 		wf_control_server_feed(k->control);
 	if (k->pcap && last > k->pcap_fed) {
-		wf_recorder_for_each(k->rec, k->pcap_fed, pcap_row, k);
+		wf_recorder_for_each_raw(k->rec, k->pcap_fed, pcap_row, k);
 		if (k->pcap)
 			wf_pcap_writer_flush(k->pcap);
 	}

@@ -237,7 +237,7 @@ static int answer_pcap(struct wf_control_server *srv, struct client *c, const ch
 	}
 	for (n = notes; n && (nl = strchr(n, '\n')); n = nl + 1)
 		wf_pcap_writer_note(d.w, n, (size_t)(nl - n));
-	wf_recorder_for_each(srv->x->rec, 0, pcap_row, &d);
+	wf_recorder_for_each_raw(srv->x->rec, 0, pcap_row, &d);
 	err = wf_pcap_writer_close(d.w);
 	if (!err)
 		err = d.err;

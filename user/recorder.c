@@ -36,6 +36,16 @@
  * JSON, and the verdict the kernel reports after recording the chunk.  A
  * chunk fluent shows no row for (only Terminate) is kept too, without a
  * list, so that JSON and pcap miss nothing; dumps in fluent's format skip it.
+ *
+ * Decoding is lazy.  A chunk is stored as it comes (its bytes and where it
+ * came from, numbered at once so that resets number as fluent does); rows
+ * are decoded, in arrival order, only when someone reads them (a dump, a
+ * watcher).  Printing is most of the recorder's work, and a loader that
+ * shares two cores with the database under test must not spend it on rows
+ * nobody reads (docs/performance.md).  A row dropped before it was read (the
+ * bounds, a reset) is still framed, without printing, so that the
+ * connection's stream stays in step; a connection closed while rows of it
+ * wait keeps its stream until they are decoded.
  */
 #include "recorder.h"
 
@@ -60,14 +70,17 @@ struct rec_conn {
 	uint64_t conn_id;
 	uint64_t number;		/* fluent's connection_id */
 	uint64_t last_serial[WF_DIR__COUNT];	/* its newest row per direction (verdicts) */
+	uint64_t pending;		/* its rows not decoded yet */
+	bool closed;			/* freed once pending is 0 */
 	struct pg_conn_stream stream;
 };
 
 /* A retained row: the public part, its strings in one allocation. */
 struct row {
 	struct wf_row pub;
-	size_t bytes;		/* accounted against max_bytes */
-	void *mem;
+	size_t bytes;		/* accounted against max_bytes: mem and this struct */
+	void *mem;		/* raw bytes; once decoded: list, json, raw */
+	bool decoded;
 };
 
 struct wf_recorder {
@@ -82,6 +95,7 @@ struct wf_recorder {
 	struct row *rows;
 	size_t rows_cap, rows_head, rows_count, row_bytes;
 	uint64_t last_serial;
+	uint64_t decoded_upto;	/* rows up to this serial are decoded (or were framed and dropped) */
 	uint64_t verdicts, verdicts_unmatched;
 	uint64_t total_dropped;
 
@@ -100,6 +114,7 @@ struct chunk_ctx {
 	struct wf_recorder *rec;
 	enum wf_dir dir;
 	bool quiet;		/* the initial chunk: framed, not printed */
+	bool silent;		/* a row dropped unread: framed only, nothing made */
 	size_t elements;
 	size_t terminates;
 };
@@ -134,23 +149,25 @@ static void free_conn(struct wf_recorder *rec, struct rec_conn *c)
 	free(c);
 }
 
+static void drop_oldest_row(struct wf_recorder *rec);
+
+/* Forget every row (rows not decoded yet are framed first: see above). */
 static void discard_rows(struct wf_recorder *rec)
 {
-	size_t i;
-
-	for (i = 0; i < rec->rows_count; i++)
-		free(rec->rows[(rec->rows_head + i) % rec->rows_cap].mem);
-	rec->rows_head = rec->rows_count = rec->row_bytes = 0;
+	while (rec->rows_count)
+		drop_oldest_row(rec);
+	rec->rows_head = rec->row_bytes = 0;
 }
 
 void wf_recorder_free(struct wf_recorder *rec)
 {
 	if (!rec)
 		return;
+	for (size_t i = 0; i < rec->rows_count; i++)
+		free(rec->rows[(rec->rows_head + i) % rec->rows_cap].mem);
 	while (!dlist_empty(&rec->lru))
 		free_conn(rec, dlist_entry(rec->lru.next, struct rec_conn, lru));
 	hmap_free(&rec->conns);
-	discard_rows(rec);
 	free(rec->rows);
 	pg_printer_free(&rec->printer);
 	strbuf_free(&rec->element);
@@ -172,6 +189,8 @@ static struct rec_conn *find_conn(struct wf_recorder *rec, uint64_t conn_id)
 	return NULL;
 }
 
+static void decode_pending(struct wf_recorder *rec);
+
 /* The connection of a chunk, numbered on its first chunk (f:473-475). */
 static struct rec_conn *get_conn(struct wf_recorder *rec, const struct wf_chunk *chunk)
 {
@@ -181,8 +200,13 @@ static struct rec_conn *get_conn(struct wf_recorder *rec, const struct wf_chunk 
 		dlist_move_tail(&rec->lru, &c->lru);
 		return c;
 	}
-	if (rec->conns.count >= rec->opts.max_conns && !dlist_empty(&rec->lru))
-		free_conn(rec, dlist_entry(rec->lru.next, struct rec_conn, lru));
+	if (rec->conns.count >= rec->opts.max_conns && !dlist_empty(&rec->lru)) {
+		c = dlist_entry(rec->lru.next, struct rec_conn, lru);
+		if (c->pending)		/* its rows need its stream: decode them first */
+			decode_pending(rec);
+		if (!dlist_empty(&rec->lru))
+			free_conn(rec, dlist_entry(rec->lru.next, struct rec_conn, lru));
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -250,6 +274,8 @@ static void on_frame(void *arg, const struct pg_frame *f)
 	struct wf_recorder *rec = cc->rec;
 	struct strbuf *el = &rec->element;
 
+	if (cc->silent)
+		return;
 	add_json(rec, cc->dir, f);
 	if (cc->quiet)
 		return;
@@ -281,14 +307,114 @@ static void on_frame(void *arg, const struct pg_frame *f)
 	pyrepr_str(&rec->list, el->buf ? el->buf : "", el->len);
 }
 
+/*
+ * Decodes row r (the oldest not decoded) with its connection's stream:
+ * print = false only frames it (a row dropped unread).
+ */
+static void decode_row(struct wf_recorder *rec, struct row *r, bool print)
+{
+	struct chunk_ctx cc = { .rec = rec, .dir = r->pub.dir, .silent = !print };
+	struct rec_conn *c = find_conn(rec, r->pub.conn_id);
+	size_t list_len, json_len, raw_len = r->pub.raw_len;
+	bool listed = true;
+	char *mem, *p;
+
+	rec->decoded_upto = r->pub.serial;
+	r->decoded = true;
+	if (!c)
+		return;		/* cannot happen: a connection outlives its pending rows */
+	strbuf_reset(&rec->list);
+	strbuf_reset(&rec->json);
+	if (r->pub.initial) {
+		/* f:324-327: not printed, but framed, to follow the startup phase */
+		cc.quiet = true;
+		pg_conn_stream_feed(&c->stream, r->pub.dir, r->pub.raw, raw_len, r->pub.unframed,
+				    on_frame, &cc);
+		strbuf_adds(&rec->list, "[initial message]");
+	} else {
+		strbuf_addc(&rec->list, '[');
+		pg_conn_stream_feed(&c->stream, r->pub.dir, r->pub.raw, raw_len, r->pub.unframed,
+				    on_frame, &cc);
+		strbuf_addc(&rec->list, ']');
+		if (cc.elements == 0 && cc.terminates > 0)
+			listed = false;	/* only Terminate: no row in fluent's dump (f:361-362) */
+	}
+	if (--c->pending == 0 && c->closed)
+		free_conn(rec, c);
+	if (!print)
+		return;
+	if (strbuf_failed(&rec->list) || strbuf_failed(&rec->json)) {
+		strbuf_reset(&rec->list);
+		strbuf_reset(&rec->json);
+		strbuf_adds(&rec->list, "['<not decoded: out of memory>']");
+	}
+	list_len = listed ? rec->list.len : 0;
+	json_len = rec->json.len;
+	mem = malloc((listed ? list_len + 1 : 0) + json_len + 1 + raw_len);
+	if (!mem)
+		return;		/* the row stays without messages */
+	p = mem;
+	if (listed) {
+		memcpy(p, rec->list.buf, list_len + 1);
+		r->pub.list = p;
+		r->pub.list_len = list_len;
+		p += list_len + 1;
+	}
+	if (json_len)
+		memcpy(p, rec->json.buf, json_len);
+	p[json_len] = '\0';
+	r->pub.json = p;
+	r->pub.json_len = json_len;
+	p += json_len + 1;
+	memcpy(p, r->pub.raw, raw_len);
+	r->pub.raw = (const uint8_t *)p;
+	free(r->mem);
+	r->mem = mem;
+	rec->row_bytes += (size_t)(p - mem);
+	r->bytes += (size_t)(p - mem);
+}
+
 static void drop_oldest_row(struct wf_recorder *rec)
 {
 	struct row *r = &rec->rows[rec->rows_head];
 
+	if (!r->decoded)
+		decode_row(rec, r, false);
 	rec->row_bytes -= r->bytes;
 	free(r->mem);
 	rec->rows_head = (rec->rows_head + 1) % rec->rows_cap;
 	rec->rows_count--;
+}
+
+/* Drops the oldest rows beyond the bounds (the newest row always stays). */
+static void enforce_bounds(struct wf_recorder *rec)
+{
+	while (rec->rows_count > rec->opts.max_rows) {
+		drop_oldest_row(rec);
+		rec->dropped_for_rows++;
+		rec->total_dropped++;
+	}
+	while (rec->rows_count > 1 && rec->row_bytes > rec->opts.max_bytes) {
+		drop_oldest_row(rec);
+		rec->dropped_for_bytes++;
+		rec->total_dropped++;
+	}
+}
+
+/* Decodes every row not decoded yet, oldest first. */
+static void decode_pending(struct wf_recorder *rec)
+{
+	uint64_t first = rec->last_serial - rec->rows_count + 1;
+
+	if (rec->decoded_upto >= rec->last_serial)
+		return;
+	for (size_t i = 0; i < rec->rows_count; i++) {
+		struct row *r = &rec->rows[(rec->rows_head + i) % rec->rows_cap];
+
+		if (first + i > rec->decoded_upto && !r->decoded)
+			decode_row(rec, r, true);
+	}
+	enforce_bounds(rec);
 }
 
 /* Makes room for one more row in the ring (it never outgrows max_rows + 1). */
@@ -314,59 +440,10 @@ static int reserve_row(struct wf_recorder *rec)
 	return 0;
 }
 
-/* Copies the row's strings into one allocation and retains it. */
-static int append_row(struct wf_recorder *rec, const struct wf_row *meta, bool listed,
-		      const struct wf_chunk *chunk)
-{
-	size_t list_len = listed ? rec->list.len : 0, json_len = rec->json.len;
-	struct row r = { .pub = *meta };
-	char *p;
-
-	if (reserve_row(rec))
-		return -ENOMEM;
-	r.bytes = (listed ? list_len + 1 : 0) + json_len + 1 + chunk->len;
-	r.mem = malloc(r.bytes);
-	if (!r.mem)
-		return -ENOMEM;
-	p = r.mem;
-	if (listed) {
-		memcpy(p, rec->list.buf, list_len + 1);
-		r.pub.list = p;
-		r.pub.list_len = list_len;
-		p += list_len + 1;
-	}
-	if (json_len)
-		memcpy(p, rec->json.buf, json_len);
-	p[json_len] = '\0';
-	r.pub.json = p;
-	r.pub.json_len = json_len;
-	p += json_len + 1;
-	memcpy(p, chunk->data, chunk->len);
-	r.pub.raw = (const uint8_t *)p;
-	r.pub.raw_len = chunk->len;
-
-	rec->rows[(rec->rows_head + rec->rows_count) % rec->rows_cap] = r;
-	rec->rows_count++;
-	rec->row_bytes += r.bytes;
-	while (rec->rows_count > rec->opts.max_rows) {
-		drop_oldest_row(rec);
-		rec->dropped_for_rows++;
-		rec->total_dropped++;
-	}
-	while (rec->rows_count > 1 && rec->row_bytes > rec->opts.max_bytes) {
-		drop_oldest_row(rec);
-		rec->dropped_for_bytes++;
-		rec->total_dropped++;
-	}
-	return 0;
-}
-
 int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 {
-	struct chunk_ctx cc = { .rec = rec, .dir = chunk->dir };
-	struct wf_row meta = { 0 };
 	struct rec_conn *c;
-	bool listed = true;
+	struct row r = { 0 };
 
 	if (chunk->dir != WF_DIR_FRONTEND && chunk->dir != WF_DIR_BACKEND)
 		return -EINVAL;
@@ -374,42 +451,36 @@ int wf_recorder_add_chunk(struct wf_recorder *rec, const struct wf_chunk *chunk)
 		return 0;
 	rec->total_chunks++;
 	c = get_conn(rec, chunk);
-	if (!c)
+	if (!c || reserve_row(rec))
 		return -ENOMEM;
-
-	strbuf_reset(&rec->list);
-	strbuf_reset(&rec->json);
-	if (chunk->initial) {
-		/* f:324-327: not printed, but framed, to follow the startup phase */
-		cc.quiet = true;
-		pg_conn_stream_feed(&c->stream, chunk->dir, chunk->data, chunk->len,
-				    chunk->unframed, on_frame, &cc);
-		strbuf_adds(&rec->list, "[initial message]");
-	} else {
-		strbuf_addc(&rec->list, '[');
-		pg_conn_stream_feed(&c->stream, chunk->dir, chunk->data, chunk->len,
-				    chunk->unframed, on_frame, &cc);
-		strbuf_addc(&rec->list, ']');
-		if (cc.elements == 0 && cc.terminates > 0)
-			listed = false;	/* only Terminate: no row in fluent's dump (f:361-362) */
-	}
-	if (strbuf_failed(&rec->list) || strbuf_failed(&rec->json))
+	r.mem = malloc(chunk->len);
+	if (!r.mem)
 		return -ENOMEM;
-
-	meta.serial = ++rec->last_serial;
-	meta.number = c->number;
-	meta.conn_id = chunk->conn_id;
-	meta.ts_ns = chunk->ts_ns;
-	meta.dir = chunk->dir;
-	meta.initial = chunk->initial;
-	meta.unframed = chunk->unframed;
+	memcpy(r.mem, chunk->data, chunk->len);
+	r.bytes = chunk->len + sizeof(r);
+	r.pub.serial = ++rec->last_serial;
+	r.pub.number = c->number;
+	r.pub.conn_id = chunk->conn_id;
+	r.pub.ts_ns = chunk->ts_ns;
+	r.pub.dir = chunk->dir;
+	r.pub.initial = chunk->initial;
+	r.pub.unframed = chunk->unframed;
 	if (chunk->flow) {
-		meta.has_flow = true;
-		meta.flow = *chunk->flow;
+		r.pub.has_flow = true;
+		r.pub.flow = *chunk->flow;
 	}
-	meta.seq = chunk->seq;
-	c->last_serial[chunk->dir] = meta.serial;
-	return append_row(rec, &meta, listed, chunk);
+	r.pub.seq = chunk->seq;
+	r.pub.json = "";
+	r.pub.raw = r.mem;
+	r.pub.raw_len = chunk->len;
+	c->last_serial[chunk->dir] = r.pub.serial;
+	c->pending++;
+
+	rec->rows[(rec->rows_head + rec->rows_count) % rec->rows_cap] = r;
+	rec->rows_count++;
+	rec->row_bytes += r.bytes;
+	enforce_bounds(rec);
+	return 0;
 }
 
 static struct row *row_by_serial(struct wf_recorder *rec, uint64_t serial)
@@ -443,7 +514,11 @@ void wf_recorder_close_conn(struct wf_recorder *rec, uint64_t conn_id)
 {
 	struct rec_conn *c = find_conn(rec, conn_id);
 
-	if (c)
+	if (!c)
+		return;
+	if (c->pending)
+		c->closed = true;	/* its rows still need the stream */
+	else
 		free_conn(rec, c);
 }
 
@@ -486,10 +561,11 @@ static void add_notes(const struct wf_recorder *rec, struct strbuf *out)
 			    "table full): their traffic is missing]\n", rec->untracked);
 }
 
-char *wf_recorder_notes(const struct wf_recorder *rec)
+char *wf_recorder_notes(struct wf_recorder *rec)
 {
 	struct strbuf out = STRBUF_INIT;
 
+	decode_pending(rec);	/* decoding grows rows: the bounds may drop more */
 	strbuf_adds(&out, "");
 	add_notes(rec, &out);
 	if (strbuf_failed(&out)) {
@@ -499,7 +575,13 @@ char *wf_recorder_notes(const struct wf_recorder *rec)
 	return strbuf_detach(&out, NULL);
 }
 
-void wf_recorder_for_each(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx)
+void wf_recorder_for_each(struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx)
+{
+	decode_pending(rec);
+	wf_recorder_for_each_raw(rec, after, fn, ctx);
+}
+
+void wf_recorder_for_each_raw(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx)
 {
 	uint64_t first = rec->last_serial - rec->rows_count + 1;
 	size_t i = after >= first ? (size_t)(after - first + 1) : 0;
@@ -535,6 +617,7 @@ char *wf_recorder_dump(struct wf_recorder *rec)
 	const char *n, *nl;
 	char *s;
 
+	decode_pending(rec);	/* first: decoding grows rows, the bounds may drop more */
 	strbuf_reserve(&out, rec->row_bytes / 2 + rec->rows_count);
 	add_notes(rec, &notes);
 	for (n = notes.buf; n && (nl = strchr(n, '\n')); n = nl + 1) {

@@ -144,8 +144,14 @@ void wf_recorder_note_untracked(struct wf_recorder *rec, uint64_t failures);
  */
 char *wf_recorder_dump(struct wf_recorder *rec);
 
-/* Calls fn for each retained row whose serial is above `after`, oldest first. */
-void wf_recorder_for_each(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx);
+/*
+ * Calls fn for each retained row whose serial is above `after`, oldest
+ * first, decoded (rows are decoded when first read: recorder.c).
+ */
+void wf_recorder_for_each(struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx);
+
+/* The same without decoding: rows not read yet have list NULL and json "" (the pcap writer needs only bytes). */
+void wf_recorder_for_each_raw(const struct wf_recorder *rec, uint64_t after, wf_row_fn fn, void *ctx);
 
 /* Serial of the newest row added (retained or not), 0 if none yet. */
 uint64_t wf_recorder_last_serial(const struct wf_recorder *rec);
@@ -153,8 +159,9 @@ uint64_t wf_recorder_last_serial(const struct wf_recorder *rec);
 /*
  * The notes about missing rows since the last dump/reset, one per line,
  * each "[...]" as it appears in a note row; "" if none.  Caller frees.
+ * Decodes the rows not read yet first (which may drop more of them).
  */
-char *wf_recorder_notes(const struct wf_recorder *rec);
+char *wf_recorder_notes(struct wf_recorder *rec);
 
 /* Forget the retained rows and the losses noted (what a dump does after). */
 void wf_recorder_forget(struct wf_recorder *rec);

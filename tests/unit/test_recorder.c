@@ -431,6 +431,7 @@ static void test_bounded_rows(void **state)
 		add_wire(1, BE);
 	}
 	wf_recorder_note_lost(rec, 3, 4096);
+	free(wf_recorder_notes(rec));	/* decodes: rows grow, the bound drops more */
 	wf_recorder_get_stats(rec, &st);
 	assert_true(st.rows >= 1 && st.rows < 10);
 	assert_true(st.row_bytes <= 400);
@@ -469,8 +470,42 @@ static void test_close_conn(void **state)
 	wf_recorder_close_conn(rec, 1);
 	wf_recorder_close_conn(rec, 99);	/* unknown: nothing */
 	wf_recorder_get_stats(rec, &st);
+	/* connection 1's rows are not decoded yet: it keeps its stream until they are */
+	assert_int_equal(st.connections, 2);
+	assert_int_equal(st.rows, 3);
+	free(wf_recorder_notes(rec));
+	wf_recorder_get_stats(rec, &st);
 	assert_int_equal(st.connections, 1);
 	assert_int_equal(st.rows, 3);
+}
+
+/*
+ * Rows are decoded when read, in arrival order: a connection closed before
+ * its rows are read, rows dropped unread by the bounds, and a reset in
+ * between give the same rows as decoding everything at once.
+ */
+static void test_lazy_decoding_keeps_streams_in_step(void **state)
+{
+	struct wf_recorder_opts opts = { .max_rows = 3 };
+	char *d;
+
+	wf_recorder_free(rec);
+	rec = wf_recorder_new(&opts);
+	add_initial(1);
+	pgw_query(&w, "SELECT 'split across chunks'");
+	add(1, FE, w.data, 7);			/* dropped unread below, but framed */
+	add(1, FE, w.data + 7, w.len - 7);
+	pgw_reset(&w);
+	pgw_ready_for_query(&w, 'I');
+	add_wire(1, BE);
+	wf_recorder_close_conn(rec, 1);		/* its rows are still unread */
+	d = wf_recorder_dump(rec);
+	assert_non_null(d);
+	assert_string_equal(d, "-1\twirefault\t[recorder dropped 1 older rows: limit of 3 rows reached]\n"
+			       "0\tcoordinator\t[]\n"
+			       "0\tcoordinator\t[\"Query(query=SELECT 'split across chunks')\"]\n"
+			       "0\tworker\t['ReadyForQuery(state=idle)']");
+	free(d);
 }
 
 
@@ -601,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unframed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_conn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_decoding_keeps_streams_in_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rechunking_invariant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_never_crashes, setup, teardown),
 	};
