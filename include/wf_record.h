@@ -71,6 +71,6 @@ struct wf_record {
 /* Pieces per chunk: 8 x 64 KiB covers the largest lo skb seen (512 KiB). */
 #define WF_REC_PIECES_MAX	8u
 /* Default ring size; the loader may change it before load (--ring-size). */
-#define WF_REC_RING_DEFAULT	(16u << 20)
+#define WF_REC_RING_DEFAULT	(4u << 20)
 
 #endif /* WF_RECORD_H */
