@@ -4,7 +4,8 @@
 #   make check      install missing packages, build, run every test
 #   make fuzz       fuzz the command parser, then the PostgreSQL decoder, FUZZ_SECONDS each (default 300)
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
-#   make bench      build the benchmarks (build/bench/NAME from bench/NAME.c)
+#   make bench      install what it needs, run every benchmark, write docs/performance.md
+#                   (~15 min; BENCH_QUICK=1 for a smoke run; bench/run.sh lists the knobs)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
 #   make install    install the loader with its capabilities, the mitmdump shim, the SQL helpers
 #                   (PREFIX=/usr/local; see docs/citus.md)
@@ -66,7 +67,7 @@ E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install uninstall clean bench
+.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install uninstall clean bench bench-build
 
 all: $(OUT)/wirefault
 
@@ -123,7 +124,13 @@ $(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h 
 	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib -Iuser $(CFLAGS) $(WARNINGS) -o $@ $< \
 		tests/bpf/packet_builder.c $(TLIB_SRCS) $(OUT)/libwirefault.a -lbpf -lelf -lz
 
-bench: $(BENCH_BINS)
+bench-build: $(BENCH_BINS)
+
+# Not part of `make check`: benchmarks are never timed tests.
+bench: deps
+	@scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all bench-build
+	@bench/run.sh
 
 test-unit: $(UNIT_BINS) $(OUT)/wirefault
 	@tests/run-suite.sh unit $(UNIT_BINS)

@@ -15,6 +15,12 @@ packages=(
 	tshark jq                              # read wirefault's pcap and JSON back in tests
 )
 
+# make bench also compares with mitmdump + Citus' fluent.py (Debian's mitmproxy, and
+# construct for fluent's structs.py) and plots with gnuplot.
+if [ "${1:-}" = --bench ]; then
+	packages+=(mitmproxy python3-construct gnuplot-nox)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

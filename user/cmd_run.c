@@ -67,7 +67,7 @@ static const struct argp_option run_options[] = {
 	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
 	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
 	{ "max-rows", OPT_MAX_ROWS, "N", 0, "recorder rows kept between dumps (default 100000; oldest dropped first, noted in the dump)", 0 },
-	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "recorder memory for kept rows: their text, JSON and bytes (default 12 MiB; oldest dropped first, noted in the dump)", 0 },
+	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "recorder memory for kept rows: their text, JSON and bytes (default 8 MiB; oldest dropped first, noted in the dump)", 0 },
 	{ "pcap", OPT_PCAP, "FILE", 0, "also write every recorded chunk to FILE as it happens (pcap; what wirefault did is noted in FILE" WF_PCAP_NOTES_SUFFIX ")", 0 },
 	{ "ring-size", OPT_RING_SIZE, "BYTES", 0, "kernel ring buffer size, a power of two >= 4096 (default 4 MiB)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },

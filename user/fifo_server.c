@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,8 +15,30 @@
 #include "log.h"
 #include "mono_clock.h"
 
-/* How often to retry opening the write end while the client has not opened its read end yet. */
-#define ANSWER_RETRY_MS 5
+/*
+ * A FIFO gives no event when the client opens its read end or reads the
+ * answer, so those moments are polled for.  The client does both within
+ * microseconds of our previous step, so each is first tried for a short
+ * while yielding the CPU (WAIT_SPIN_US), then every ANSWER_RETRY_MS: a
+ * command's round trip stays at the protocol's floor (docs/performance.md)
+ * and a client that never comes costs a wake-up per millisecond until the
+ * answer timeout.
+ */
+#define ANSWER_RETRY_MS 1
+#define WAIT_SPIN_US 300
+
+/* Calls done(srv) until it returns true or WAIT_SPIN_US have passed, yielding in between. */
+static bool spin_until(struct wf_fifo_server *srv, bool (*done)(struct wf_fifo_server *srv))
+{
+	uint64_t end = wf_now_ns() + WAIT_SPIN_US * 1000ull;
+
+	do {
+		if (done(srv))
+			return true;
+		sched_yield();
+	} while (wf_now_ns() < end);
+	return done(srv);
+}
 
 static int start_reading(struct wf_fifo_server *srv)
 {
@@ -137,6 +161,8 @@ static void run_command(struct wf_fifo_server *srv)
 	srv->deadline_ms = wf_now_ms() + srv->answer_timeout_ms;
 }
 
+static void write_answer(struct wf_fifo_server *srv);
+
 static void read_command(struct wf_fifo_server *srv)
 {
 	char tmp[65536];
@@ -176,15 +202,29 @@ static void read_command(struct wf_fifo_server *srv)
 		return;
 	}
 	run_command(srv);
+	write_answer(srv);	/* the client is about to open its read end: answer at once */
+}
+
+/* The client has read the whole answer. */
+static bool answer_read(struct wf_fifo_server *srv)
+{
+	return pipe_pending(srv->fd) <= 0;
+}
+
+/* The write end could be opened (the client has opened its read end), or failed for good. */
+static bool opened_for_answer(struct wf_fifo_server *srv)
+{
+	srv->fd = open(srv->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	return srv->fd >= 0 || errno != ENXIO;	/* ENXIO: the client has not opened its end yet */
 }
 
 static void write_answer(struct wf_fifo_server *srv)
 {
 	if (srv->fd < 0) {
-		srv->fd = open(srv->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (!spin_until(srv, opened_for_answer))
+			return;
 		if (srv->fd < 0) {
-			if (errno != ENXIO)	/* ENXIO: the client has not opened its end yet */
-				wf_warn("failed to open FIFO %s for the answer: %s", srv->path, strerror(errno));
+			wf_warn("failed to open FIFO %s for the answer: %s", srv->path, strerror(errno));
 			return;
 		}
 	}
@@ -206,7 +246,7 @@ static void write_answer(struct wf_fifo_server *srv)
 	 * the next command would take them for a command.  (The reference
 	 * avoids this with a blocking open that waits for the next writer.)
 	 */
-	if (pipe_pending(srv->fd) > 0)
+	if (!spin_until(srv, answer_read))
 		return;
 	finish_answer(srv, false);
 }

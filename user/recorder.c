@@ -401,20 +401,24 @@ static void enforce_bounds(struct wf_recorder *rec)
 	}
 }
 
-/* Decodes every row not decoded yet, oldest first. */
+/*
+ * Decodes every row not decoded yet, oldest first.  Decoding makes rows
+ * larger, so the bounds are kept after each one: memory never goes past
+ * them, at the price of dropping (announced) rows at read time.
+ */
 static void decode_pending(struct wf_recorder *rec)
 {
-	uint64_t first = rec->last_serial - rec->rows_count + 1;
+	while (rec->decoded_upto < rec->last_serial && rec->rows_count) {
+		uint64_t first = rec->last_serial - rec->rows_count + 1;
+		uint64_t next = rec->decoded_upto + 1 > first ? rec->decoded_upto + 1 : first;
+		struct row *r = &rec->rows[(rec->rows_head + (size_t)(next - first)) % rec->rows_cap];
 
-	if (rec->decoded_upto >= rec->last_serial)
-		return;
-	for (size_t i = 0; i < rec->rows_count; i++) {
-		struct row *r = &rec->rows[(rec->rows_head + i) % rec->rows_cap];
-
-		if (first + i > rec->decoded_upto && !r->decoded)
+		if (r->decoded)
+			rec->decoded_upto = next;
+		else
 			decode_row(rec, r, true);
+		enforce_bounds(rec);
 	}
-	enforce_bounds(rec);
 }
 
 /* Makes room for one more row in the ring (it never outgrows max_rows + 1). */

@@ -65,7 +65,7 @@ assert_contains "$st" 'pipeline: conn.onQuery(query="never matches").after(3).re
 assert_contains "$st" "filter 1 (onX): 0 passed"
 assert_contains "$st" "filter 2 (after): 0 passed"
 assert_contains "$st" "chunks killed 1"
-assert_contains "$st" "of 12.0 MiB, at most 100000 rows"
+assert_contains "$st" "of 8.0 MiB, at most 100000 rows"
 assert_contains "$st" "live capture: $WF_TMP/live.pcap"
 
 step "dump --keep, dump --json --keep, dump --pcap: the same rows three ways"
