@@ -255,8 +255,9 @@ if rss:
     hwm = long_run.get("hwm_kb", [(0, 0)])[0][1] / 1024
     pieces = long_run.get("ring_pieces", [(0, 0)])[0][1]
     w("")
-    w(f"Peak RSS (VmHWM) {hwm:.1f} MiB; {pieces:.0f} ring pieces written, {lost:.0f} lost, {ann:.0f} "
-      "announced by the dumps' note rows.")
+    if lost is not None and ann is not None:
+        w(f"Peak RSS (VmHWM) {hwm:.1f} MiB; {pieces:.0f} ring pieces written, {lost:.0f} lost, "
+          f"{ann:.0f} announced by the dumps' note rows.")
 w("")
 open(os.path.join(out_dir, "performance.md"), "w").write("\n".join(out))
 print(f"report: {len(targets)} targets, {sum(1 for t in targets if t['met'])} met")

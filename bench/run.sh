@@ -171,8 +171,7 @@ run_config() {	# CONFIG MODE ROUND
 	local tps
 	case $1 in
 	direct)
-		tps=$(pgb "$2" $S1)
-		result "$2" direct2 "$3" tps "$(pgb "$2" $S2)" ;;
+		tps=$(pgb "$2" $S1) ;;
 	wirefault)
 		loader_start --port $S1
 		tps=$(pgb "$2" $S1); loader_stop ;;
@@ -183,7 +182,8 @@ run_config() {	# CONFIG MODE ROUND
 	vport)
 		loader_start --port $S1 --proxy-port $VPORT
 		tps=$(pgb "$2" $VPORT); loader_stop ;;
-	nontarget)
+	nontarget)	# measured right after the same port without wirefault: the pair is what counts
+		result "$2" direct2 "$3" tps "$(pgb "$2" $S2)"
 		loader_start --port $S1
 		tps=$(pgb "$2" $S2); loader_stop ;;
 	mitmdump)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,9 +129,13 @@ fail:
 
 static void drop_client(struct client *c)
 {
+	bool big = c->out.cap > (1u << 20);
+
 	if (c->fd >= 0)
 		close(c->fd);
 	strbuf_free(&c->out);
+	if (big)
+		malloc_trim(0);	/* a dump was megabytes: give them back */
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
  * answer timeout.
  */
 #define ANSWER_RETRY_MS 1
-#define WAIT_SPIN_US 300
+#define WAIT_SPIN_US 1000
 
 /* Calls done(srv) until it returns true or WAIT_SPIN_US have passed, yielding in between. */
 static bool spin_until(struct wf_fifo_server *srv, bool (*done)(struct wf_fifo_server *srv))
@@ -35,9 +36,21 @@ static bool spin_until(struct wf_fifo_server *srv, bool (*done)(struct wf_fifo_s
 	do {
 		if (done(srv))
 			return true;
-		sched_yield();
+		sched_yield();	/* the client, if it shares our CPU, runs now */
 	} while (wf_now_ns() < end);
 	return done(srv);
+}
+
+/*
+ * A dump answer is megabytes while the loader's steady state is a few; glibc
+ * keeps freed memory in the process unless asked (docs/performance.md).
+ */
+#define TRIM_AFTER_BYTES (1u << 20)
+
+static void free_and_trim(void *p)
+{
+	free(p);
+	malloc_trim(0);
 }
 
 static int start_reading(struct wf_fifo_server *srv)
@@ -130,7 +143,10 @@ static void finish_answer(struct wf_fifo_server *srv, bool abandoned)
 	if (srv->fd >= 0)
 		close(srv->fd);
 	srv->fd = -1;
-	free(srv->buf);
+	if (srv->len > TRIM_AFTER_BYTES)
+		free_and_trim(srv->buf);	/* a dump: give its memory back to the system */
+	else
+		free(srv->buf);
 	srv->buf = NULL;
 	if (abandoned)
 		srv->abandoned++;
