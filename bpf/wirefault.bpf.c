@@ -117,6 +117,11 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 		wf_killall_fire(&ch->v, &p->key);
 		wf_count(WF_CNT_KILLALL_KILLS);
 		return wf_close_both(skb, f, p, ch->seq, WF_TCP_FIN);
+	case WF_PIPE_A_BLACKHOLE:
+		/* No FIN, no RST: the peers find out by their own timers. */
+		__sync_fetch_and_or(&f->flags, WF_FLOW_BLACKHOLED);
+		wf_count(WF_CNT_VERDICT_BLACKHOLE);
+		return TCX_DROP;
 	case WF_PIPE_A_CONNECT_DELAY:
 		if (!ch->initial)	/* fluent.py delays the initial chunk only */
 			return TCX_NEXT;
@@ -174,6 +179,10 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		return TCX_NEXT;
 	if ((f->flags & WF_FLOW_KILLED) && !(pkt->tcp_flags & WF_TCP_SYN))
 		return wf_killed_flow_packet(skb, pkt);
+	if ((f->flags & WF_FLOW_BLACKHOLED) && !(pkt->tcp_flags & WF_TCP_SYN)) {
+		wf_count(WF_CNT_BLACKHOLE_DROPS);
+		return TCX_DROP;
+	}
 
 	/* An RST's payload (a diagnostic, if any) is never delivered. */
 	data = pkt->payload_len && !(pkt->tcp_flags & WF_TCP_RST);

@@ -53,6 +53,8 @@
 	X(HOLD_NO_SLOT,		"chunks that should have been held but every hold slot was busy (passed)") \
 	X(HOLD_HEADERS_ONLY,	"held frames too big to copy (released by ICMP instead)") \
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
+	X(VERDICT_BLACKHOLE,	"chunks blackholed: their connection's packets are dropped silently from then on") \
+	X(BLACKHOLE_DROPS,	"packets of blackholed connections dropped") \
 	X(KILLALL_KILLS,	"connections killed because killall() was in force") \
 	X(RTO_LOWERED,		"connections of the port whose minimum RTO sock_ops lowered") \
 	X(VPORT_REDIRECTS,	"connect()s to the virtual port sent to the real port (tagged)") \

@@ -124,6 +124,8 @@ enum wf_flow_flags {
 	 * those that carry data or a FIN are answered with a RST so that no
 	 * socket lingers (the peers behave as if a proxy had closed). */
 	WF_FLOW_KILLED = 1u << 7,
+	/* blackhole(): every later packet of the connection is dropped silently */
+	WF_FLOW_BLACKHOLED = 1u << 8,
 };
 
 struct wf_flow {

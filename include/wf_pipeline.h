@@ -90,6 +90,9 @@ enum wf_pipe_action_kind {
 	WF_PIPE_A_CANCEL = 3,
 	WF_PIPE_A_KILLALL = 4,
 	WF_PIPE_A_CONNECT_DELAY = 5,
+	/* the chunk and every later packet of its connection, both ways,
+	 * dropped without a word: a partition as the application sees it */
+	WF_PIPE_A_BLACKHOLE = 6,
 };
 
 enum wf_pipe_cond_kind {

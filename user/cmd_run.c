@@ -179,7 +179,10 @@ static const struct argp run_argp = {
 	"  wirefault run --port 57638 --proxy-port 9060 --fifo /tmp/mitm.fifo\n"
 	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
 	"  wirefault run --port 5432 --pcap /tmp/pg.pcap   # then: tshark -r /tmp/pg.pcap -d tcp.port==5432,pgsql\n"
+	"  WIREFAULT_PIPELINE='conn.onQuery(query=\"^COMMIT\").kill()' wirefault run --port 5432\n"
 	"\v"
+	"Environment: WIREFAULT_PIPELINE, a command applied before the loader is ready (a refused one "
+	"stops the start).\n"
 	"Exit status: 0 after a clean stop, 1 if it could not start, 2 on usage errors.",
 	NULL, NULL, NULL,
 };
@@ -276,6 +279,34 @@ static int open_pcap(struct row_sinks *k, const char *path)
 	return wf_pcap_writer_flush(k->pcap);
 }
 
+/*
+ * WIREFAULT_PIPELINE='conn.onQuery(query="^COMMIT").kill()' wirefault run ...:
+ * a command applied before the loader says it is ready (like FAILPOINTS),
+ * so that the first connection already meets it.  A command the FIFO would
+ * refuse stops the start, with the same error text.
+ */
+static int apply_startup_pipeline(struct wf_exec_ctx *exec)
+{
+	const char *text = getenv("WIREFAULT_PIPELINE");
+	size_t len = 0;
+	char *answer;
+
+	if (!text || !*text)
+		return 0;
+	answer = wf_command_exec(exec, text, strlen(text), &len);
+	if (!answer)
+		return -ENOMEM;
+	if (len && answer[0] != '\n' && strncmp(text, "recorder.", 9)) {
+		wf_err("WIREFAULT_PIPELINE refused: %.*s", (int)(answer[len - 1] == '\n' ? len - 1 : len),
+		       answer);
+		free(answer);
+		return -EINVAL;
+	}
+	wf_info("WIREFAULT_PIPELINE applied before the first connection: %s", text);
+	free(answer);
+	return 0;
+}
+
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
 		 struct wf_placeholder *ph)
 {
@@ -360,6 +391,16 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	if (err)
 		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
 
+	if ((err = apply_startup_pipeline(&exec))) {
+		wf_control_server_close(sinks.control);
+		wf_pcap_writer_close(sinks.pcap);
+		wf_fifo_server_close(&fifo);
+		wf_actions_free(actions);
+		wf_ring_reader_free(exec.rr);
+		wf_pipe_publisher_fini(&pub);
+		wf_exec_fini(&exec);
+		return err;
+	}
 	if (o->ld.proxy_port && (err = wf_placeholder_listen(ph))) {
 		wf_control_server_close(sinks.control);
 		wf_pcap_writer_close(sinks.pcap);

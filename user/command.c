@@ -17,6 +17,7 @@ static const char *const action_names[] = {
 	[WF_ACTION_CANCEL] = "cancel",
 	[WF_ACTION_KILLALL] = "killall",
 	[WF_ACTION_CONNECT_DELAY] = "connect_delay",
+	[WF_ACTION_BLACKHOLE] = "blackhole",
 };
 
 static const char *const filter_names[] = {

@@ -73,6 +73,7 @@ enum wf_action_kind {
 	WF_ACTION_CANCEL,
 	WF_ACTION_KILLALL,
 	WF_ACTION_CONNECT_DELAY,
+	WF_ACTION_BLACKHOLE,	/* wirefault's own: drop the connection's packets silently */
 };
 
 struct wf_action {

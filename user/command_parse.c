@@ -144,7 +144,7 @@ struct sx {
 /* fluent.py's classes, for its error texts. */
 enum cls {
 	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_ONPACKET,
-	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY,
+	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE,
 	C_RECORDER,
 };
 
@@ -160,17 +160,18 @@ static const char *const cls_names[] = {
 	[C_CANCEL] = "CancelHandler",
 	[C_KILLALL] = "KillAllHandler",
 	[C_CONNECT_DELAY] = "ConnectDelayHandler",
+	[C_BLACKHOLE] = "BlackholeHandler",	/* wirefault's own */
 	[C_RECORDER] = "RecorderCommand",
 };
 
 static bool is_action_cls(enum cls c)
 {
-	return c >= C_ALLOW && c <= C_CONNECT_DELAY;
+	return c >= C_ALLOW && c <= C_BLACKHOLE;
 }
 
 enum method {
 	M_CONTAINS, M_MATCHES, M_AFTER,
-	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY,
+	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE,
 	M_DUMP, M_RECORDER_RESET,
 };
 
@@ -188,6 +189,8 @@ static const struct {
 	[M_RESET] = { "reset", "ActionsMixin.reset", NULL },
 	[M_CANCEL] = { "cancel", "ActionsMixin.cancel", "pid" },
 	[M_CONNECT_DELAY] = { "connect_delay", "ActionsMixin.connect_delay", "timeMs" },
+	/* wirefault's own actions (docs/commands.md); fluent.py has no such method */
+	[M_BLACKHOLE] = { "blackhole", "ActionsMixin.blackhole", NULL },
 	[M_DUMP] = { "dump", "RecorderCommand.dump", NULL },
 	[M_RECORDER_RESET] = { "reset", "RecorderCommand.reset", NULL },
 };
@@ -2196,7 +2199,7 @@ static bool getattr(struct parser *p, const struct tok *t, struct value *v)
 	switch (v->kind) {
 	case V_NODE:
 		if (!is_action_cls(v->cls)) {
-			for (m = M_CONTAINS; m <= M_CONNECT_DELAY; m++) {
+			for (m = M_CONTAINS; m <= M_BLACKHOLE; m++) {
 				if (name_is(name, len, methods[m].name)) {
 					v->kind = V_METHOD;
 					v->m = m;
@@ -2447,6 +2450,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_RESET] = { WF_ACTION_RESET, C_RESET },
 		[M_CANCEL] = { WF_ACTION_CANCEL, C_CANCEL },
 		[M_CONNECT_DELAY] = { WF_ACTION_CONNECT_DELAY, C_CONNECT_DELAY },
+		[M_BLACKHOLE] = { WF_ACTION_BLACKHOLE, C_BLACKHOLE },
 	};
 
 	if (!bind(p, c, methods[m].qualname, methods[m].param, &a))
@@ -2829,7 +2833,8 @@ static bool finish(struct parser *p, const struct value *v)
 				  "e.g. conn.allow()");
 		else
 			own_error(p, p->expr_end, "the pipeline has no action: end it with .allow(), "
-				  ".kill(), .reset(), .killall(), .cancel(pid) or .connect_delay(ms)");
+				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms) or "
+				  ".blackhole()");
 		return false;
 	case V_RECORDER:
 		if (!p->recorder) {

@@ -242,6 +242,13 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 		if (err)
 			return err;
 		break;
+	case WF_PIPE_A_BLACKHOLE:
+		snprintf(text, sizeof(text), "dropped by wirefault: blackhole() of pipeline %" PRIu32
+			 " (this and every later packet of the connection, both ways, silently)",
+			 r->pipe_gen);
+		for (uint64_t f = first_frame; f < w->frames + 1; f++)
+			note(w, f, r, text);
+		break;
 	default:
 		snprintf(text, sizeof(text), "held by wirefault: %s() of pipeline %" PRIu32
 			 " (delivered when the hold ended)", action, r->pipe_gen);

@@ -412,6 +412,7 @@ static int fill_pipeline(struct compiler *c)
 		[WF_ACTION_CANCEL] = WF_PIPE_A_CANCEL,
 		[WF_ACTION_KILLALL] = WF_PIPE_A_KILLALL,
 		[WF_ACTION_CONNECT_DELAY] = WF_PIPE_A_CONNECT_DELAY,
+		[WF_ACTION_BLACKHOLE] = WF_PIPE_A_BLACKHOLE,
 	};
 	const struct wf_command *cmd = c->cmd;
 	struct wf_pipeline *pipe = &c->out->pipe;
@@ -566,7 +567,7 @@ const char *wf_pipe_action_name(unsigned int action)
 	static const char *const names[] = {
 		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
 		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
-		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay",
+		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay", [WF_PIPE_A_BLACKHOLE] = "blackhole",
 	};
 	static __thread char other[24];
 

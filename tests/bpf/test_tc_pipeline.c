@@ -293,6 +293,43 @@ static void check_sent_back(const struct tconn *c, int dir, uint8_t flags, uint3
 /* ---- driving connections ------------------------------------------------------------------ */
 
 /* A segment's verdict and the packet as the program left it. */
+/* Asserts that for 200 ms nothing of connection c is sent on lo, either way. */
+static void tap_expect_silence(const struct tconn *c)
+{
+	const struct pb_flow *fl = &c->flow;
+	struct timespec t0, now;
+
+	if (tap_fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fromlen = sizeof(from);
+		struct pollfd pfd = { .fd = tap_fd, .events = POLLIN };
+		uint8_t buf[4096];
+		ssize_t n = recvfrom(tap_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+				     &fromlen);
+
+		if (n > 0 && n >= ETH_HLEN_ + 40 &&
+		    wf_be16(buf + 12) == (fl->family == 6 ? 0x86dd : 0x0800)) {
+			size_t l4 = ETH_HLEN_ + (fl->family == 6 ? 40 : 20);
+			uint16_t sport = wf_be16(buf + l4), dport = wf_be16(buf + l4 + 2);
+
+			if ((sport == fl->client_port && dport == fl->server_port) ||
+			    (sport == fl->server_port && dport == fl->client_port))
+				fail_msg("a segment (flags %#x) of the blackholed connection was sent",
+					 buf[l4 + 13]);
+			continue;
+		}
+		if (n > 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 200)
+			return;
+		poll(&pfd, 1, 50);
+	}
+}
+
 struct sent {
 	int rv;
 	uint8_t out[PB_FRAME_MAX];
@@ -1446,6 +1483,64 @@ static void test_scan_cost(void **state)
  * record right after the chunk it names (recording on), and per-filter
  * counts in filter_stats that start over with each generation.
  */
+/*
+ * blackhole(): the matching chunk and every later packet of its connection,
+ * both ways (ACKs, FINs, RSTs too), are dropped, and nothing is sent to
+ * either peer; other connections and a new connection on the same 4-tuple
+ * are not affected.
+ */
+static void test_blackhole(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42200), *other = conn_login(h, 6, 42201);
+	struct pg_wire b = { 0 };
+	struct sent s;
+
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 'hole'\").blackhole()");
+	pass_query(c, "SELECT 1");
+	tap_drain();
+	query(&b, "SELECT 'hole'");
+	send_buf(c, C2S, &b, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	assert_true(tc_flow(c).flags & WF_FLOW_BLACKHOLED);
+	assert_false(tc_flow(c).flags & WF_FLOW_KILLED);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_BLACKHOLE), 1);
+
+	/* everything of it, both ways, silently */
+	query(&b, "SELECT 2");
+	send_buf(c, C2S, &b, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	pgw_reset(&b);
+	pgw_ready_for_query(&b, 'I');
+	send_buf(c, S2C, &b, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	assert_int_equal(tc_seg_ex(c, S2C, c->next[S2C], PB_TCP_ACK, NULL, 0, NULL, NULL),
+			 TCX_DROP_RETVAL);
+	assert_int_equal(tc_seg_ex(c, C2S, c->next[C2S], FIN_ACK, NULL, 0, NULL, NULL),
+			 TCX_DROP_RETVAL);
+	assert_int_equal(tc_seg_ex(c, S2C, c->next[S2C], RST_ACK, NULL, 0, NULL, NULL),
+			 TCX_DROP_RETVAL);
+	assert_int_equal(h_counter(h, WF_CNT_BLACKHOLE_DROPS), 5);
+	tap_expect_silence(c);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL) + h_counter(h, WF_CNT_VERDICT_RESET) +
+			 h_counter(h, WF_CNT_KILLED_FLOW_RESETS), 0);
+
+	/* another connection passes */
+	pass_query(other, "SELECT 3");
+
+	/* a new connection on the same 4-tuple is followed afresh */
+	c->isn[C2S] += 100000;
+	c->isn[S2C] += 100000;
+	c->next[C2S] = c->isn[C2S] + 1;
+	c->next[S2C] = c->isn[S2C] + 1;
+	tc_login(c);
+	assert_false(tc_flow(c).flags & WF_FLOW_BLACKHOLED);
+	pass_query(c, "SELECT 4");
+	pgw_free(&b);
+	conn_free(c);
+	conn_free(other);
+}
+
 static void filter_stats_sum(struct wf_harness *h, struct wf_filter_stats *sum, uint32_t gen)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -1557,6 +1652,7 @@ int main(void)
 		T(test_filters_of_one_chunk),
 		T(test_kill_fin_and_options),
 		T(test_scan_cost),
+		T(test_blackhole),
 #undef T
 		cmocka_unit_test_setup_teardown(test_verdict_records_and_filter_stats,
 						h_setup_record, h_teardown),

@@ -56,6 +56,24 @@ assert_eq "$(q 'SELECT 3')" "3"
 out=$("$WF" send --fifo "$WF_FIFO" 'recorder.dump()')
 assert_contains "$out" "coordinator	['Query(query=SELECT 3)']"
 
+step "WIREFAULT_PIPELINE: a pipeline in force before the first connection"
+wf_stop TERM
+export WIREFAULT_PIPELINE='conn.onQuery(query="^SELECT 77").kill()'
+wf_start --port 56302
+unset WIREFAULT_PIPELINE
+wf_log | grep -q 'WIREFAULT_PIPELINE applied before the first connection' || fail "not applied"
+rc=0; err=$(q 'SELECT 77' 2>&1) || rc=$?
+assert_eq "$rc" "2" "psql's status for a lost connection"
+assert_contains "$err" "server closed the connection unexpectedly"
+assert_eq "$(q 'SELECT 1')" "1"
+assert_contains "$("$WF" status)" 'pipeline: conn.onQuery(query="^SELECT 77").kill()'
+wf_stop TERM
+rc=0; err=$(WIREFAULT_PIPELINE='conn.onQuery(' "$WF" run --port 56302 --fifo "$WF_TMP/bad.fifo" 2>&1) || rc=$?
+assert_eq "$rc" "1" "a refused WIREFAULT_PIPELINE stops the start"
+assert_contains "$err" "WIREFAULT_PIPELINE refused: '(' was never closed"
+assert_no_trace "after a refused WIREFAULT_PIPELINE"
+wf_start --port 56302
+
 step "cleanup refuses while a loader runs"
 rc=0; err=$("$WF" cleanup 2>&1) || rc=$?
 assert_eq "$rc" "1"

@@ -742,11 +742,11 @@ static void test_own_texts(void **state)
 		const char *src, *msg;
 	} cases[] = {
 		{ "conn.after(1)", "the pipeline has no action: end it with .allow(), .kill(), .reset(), "
-		  ".killall(), .cancel(pid) or .connect_delay(ms) (column 14)" },
+		  ".killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (column 14)" },
 		{ "conn.after(1)\n", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid) or .connect_delay(ms) (column 14)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (column 14)" },
 		{ "(\nconn.after(1))", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid) or .connect_delay(ms) (line 2, column 15)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (line 2, column 15)" },
 		{ "conn.onErrorResponse().kill()", "onErrorResponse(): fluent.py's structs.py does not "
 		  "decode ErrorResponse messages, so this filter would never match (column 6)" },
 		{ "conn.onCommandcomplete().kill()",
@@ -950,6 +950,26 @@ static void test_ast(void **state)
 	wf_command_free(&c);
 	assert_null(c.filters);
 	wf_command_free(&c);	/* twice is fine */
+
+	/* wirefault's own action: blackhole(), no argument, last, and back to text */
+	src = "conn.onQuery(query=\"^COMMIT\").after(1).blackhole()";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_int_equal(c.action.kind, WF_ACTION_BLACKHOLE);
+	assert_int_equal(c.nfilters, 2);
+	{
+		char *text = wf_command_format(&c);
+
+		assert_non_null(text);
+		assert_string_equal(text, src);
+		free(text);
+	}
+	wf_command_free(&c);
+	src = "conn.blackhole(1)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "blackhole() takes 1 positional argument but 2 were given"));
+	src = "conn.blackhole().kill()";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "'BlackholeHandler' object has no attribute 'kill'"));
 
 	/* enum fields at a fixed body offset: matched by their symbol names */
 	src = "conn.onDescribe(type=\"^portal$\", name=\"p1\").onReadyForQuery(state=\"idle\").kill()";
