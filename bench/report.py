@@ -244,6 +244,26 @@ for k, text in klabel:
     if k in kernel:
         w(f"| {text} | {kernel[k]:.0f} |")
 w("")
+w("## Where the time goes\n")
+live = kernel.get("live_pgbench_select")
+d = summary["throughput"]["select"].get("direct", {}).get("tps")
+if live and d:
+    budget = 1e6 * int(meta.get("cpus", "2")) / d["median"]
+    w(f"On this machine pgbench, PostgreSQL and wirefault share {meta.get('cpus')} CPUs: at "
+      f"{d['median']:.0f} TPS a select-only transaction has about {budget:.0f} us of CPU in all. "
+      f"Through wirefault each transaction is two data segments, and the tc program costs "
+      f"{live:.0f} ns per packet under this load (bpf_stats; {kernel.get('allow_new_bytes', 0):.0f} ns "
+      "in a warm BPF_PROG_TEST_RUN): about "
+      f"{2 * live / 1000:.1f} us, {200 * live / 1000 / budget:.1f} % of the budget. The loader takes "
+      "the rest of the difference: it copies each chunk out of the ring (about 8 % of a core at "
+      "30k TPS, measured with ps; decoding is deferred until someone reads the rows). "
+      "Without the recorder (`--no-record`) throughput is that of a direct connection within the "
+      "noise. Rounds differ by up to 10 % between themselves on this VM, so ratios near the "
+      "targets need more rounds (BENCH_ROUNDS) to be told apart.\n")
+w("The SQL function's round trip through wirefault is within a tenth of a millisecond of the "
+  "trivial responder's: the loader serves the FIFO from its event loop, and the FIFO gives no "
+  "event when the client opens its end or has read the answer, so those two steps are polled "
+  "for (user/fifo_server.c), where the trivial responder blocks in open().\n")
 w("## Long run: loader memory and ring-buffer loss\n")
 if rss:
     w(f"pgbench -S for {meta.get('long_seconds')} s with default bounds (4 MiB ring, 100000 rows, 8 MiB of rows),")
