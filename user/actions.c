@@ -63,7 +63,7 @@ struct wf_actions *wf_actions_new(const struct wf_actions_opts *o)
 		err = -err;
 		goto fail;
 	}
-	a->holds = wf_hold_keeper_new(o->holds_fd, o->counters_fd, &a->ps);
+	a->holds = wf_hold_keeper_new(o->holds_fd, o->counters_fd, o->pipe_current_fd, &a->ps);
 	if (!a->holds) {
 		err = errno;
 		wf_err("failed to map the holds map: %s", strerror(err));

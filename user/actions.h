@@ -17,6 +17,7 @@ struct wf_actions_opts {
 	unsigned int port;	/* the followed server port */
 	unsigned int probe_ifindex;	/* device killall() probes are sent on (lo) */
 	int vconns_fd;		/* virtual-port connections map, -1 without a proxy port */
+	int pipe_current_fd;	/* the pipeline switch (queued cancels check it), -1 if none */
 };
 
 /* NULL with errno set; prints its own error (naming a missing capability). */

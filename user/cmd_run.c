@@ -343,6 +343,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		.port = o->ld.port,
 		.probe_ifindex = ld->ifindexes[0],
 		.vconns_fd = o->ld.proxy_port ? wf_loader_vconns_fd(ld) : -1,
+		.pipe_current_fd = current_fd,
 	});
 	if (!actions) {
 		err = -errno;

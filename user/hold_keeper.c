@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <bpf/bpf.h>
 
 #include "hold_release.h"
 #include "loader_counters.h"
@@ -20,6 +21,8 @@ struct pending_release {
 	bool active;
 	uint32_t gen;		/* the slot's generation when it was scheduled */
 	uint64_t due_ns;	/* CLOCK_MONOTONIC */
+	uint64_t signal_ns;	/* cancel(): when its SIGINT goes, 0 once sent */
+	int64_t pid;
 };
 
 struct wf_hold_keeper {
@@ -28,9 +31,36 @@ struct wf_hold_keeper {
 	int counters_fd;
 	struct wf_packet_sender *ps;
 	struct pending_release due[WF_HOLD_SLOTS];
+	/*
+	 * cancel() one at a time, as fluent.py does it: its handler signals,
+	 * then sleeps in mitmproxy's only thread, so a second matching message
+	 * (another connection's) is handled only after the first was forwarded:
+	 * its SIGINT comes 100 ms after the first and its chunk 100 ms after
+	 * that.  Citus' tests depend on the spacing (two signals at once are one
+	 * interrupt to the backend).  The end of the last cancel window:
+	 */
+	uint64_t cancel_busy_until_ns;
+	int pipe_current_fd;
 };
 
-struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, struct wf_packet_sender *ps)
+/*
+ * Is the pipeline that held the chunk still the active one?  fluent.py
+ * evaluates a message with the handler of the moment it gets to it: a
+ * queued cancel whose pipeline was replaced meanwhile (the test has moved
+ * on) must not signal.
+ */
+static bool pipeline_still_active(const struct wf_hold_keeper *k, uint32_t pipe_gen)
+{
+	struct wf_pipe_current cur;
+	__u32 zero = 0;
+
+	if (k->pipe_current_fd < 0 || bpf_map_lookup_elem(k->pipe_current_fd, &zero, &cur))
+		return true;
+	return cur.word && (cur.word >> 1) == pipe_gen;
+}
+
+struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, int pipe_current_fd,
+					  struct wf_packet_sender *ps)
 {
 	struct wf_hold_keeper *k = calloc(1, sizeof(*k));
 	void *m;
@@ -49,6 +79,7 @@ struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, struct 
 	}
 	k->slots = m;
 	k->counters_fd = counters_fd;
+	k->pipe_current_fd = pipe_current_fd;
 	k->ps = ps;
 	return k;
 }
@@ -110,14 +141,39 @@ static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool
 	k->due[slot].active = true;
 	k->due[slot].gen = gen;
 	k->due[slot].due_ns = h->held_ns + hold_ms * 1000000u;
+	k->due[slot].signal_ns = 0;
+}
+
+/* A cancel() hold that waits for the cancel before it: signal and release later. */
+static void schedule_queued_cancel(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, int64_t pid)
+{
+	k->due[slot].active = true;
+	k->due[slot].gen = gen;
+	k->due[slot].signal_ns = k->cancel_busy_until_ns;
+	k->due[slot].pid = pid;
+	k->due[slot].due_ns = k->cancel_busy_until_ns + WF_CANCEL_HOLD_MS * 1000000ull;
+	k->cancel_busy_until_ns = k->due[slot].due_ns;
+	wf_debug("cancel(%lld): another cancel is under way; this one signals in %.1f ms",
+		 (long long)pid, (double)(k->due[slot].signal_ns - wf_now_ns()) / 1e6);
 }
 
 void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev)
 {
 	bool signal_sent = true;
+	uint64_t now = wf_now_ns();
 
-	if (ev->action == WF_PIPE_A_CANCEL)
+	if (ev->action == WF_PIPE_A_CANCEL && ev->slot < WF_HOLD_SLOTS &&
+	    k->cancel_busy_until_ns > now &&
+	    __atomic_load_n(&k->slots[ev->slot].state, __ATOMIC_ACQUIRE) == WF_HOLD_HELD &&
+	    k->slots[ev->slot].gen == ev->gen) {
+		schedule_queued_cancel(k, ev->slot, ev->gen, ev->action_arg);
+		return;
+	}
+	if (ev->action == WF_PIPE_A_CANCEL) {
 		signal_sent = send_cancel(k, ev->action_arg);
+		if (signal_sent)
+			k->cancel_busy_until_ns = now + WF_CANCEL_HOLD_MS * 1000000ull;
+	}
 	if (ev->slot >= WF_HOLD_SLOTS) {
 		/* every slot was busy: the program let the chunk through */
 		wf_warn("%s: no free hold slot (%d in use): the chunk was delivered without delay",
@@ -136,9 +192,12 @@ int wf_hold_keeper_timeout_ms(struct wf_hold_keeper *k)
 {
 	uint64_t now = wf_now_ns(), next = UINT64_MAX;
 
-	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++)
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
 		if (k->due[i].active && k->due[i].due_ns < next)
 			next = k->due[i].due_ns;
+		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns < next)
+			next = k->due[i].signal_ns;
+	}
 	if (next == UINT64_MAX)
 		return -1;
 	/* round up: waking early would only mean another wait */
@@ -152,6 +211,17 @@ void wf_hold_keeper_service(struct wf_hold_keeper *k)
 	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
 		struct wf_hold *h = &k->slots[i];
 
+		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns <= now) {
+			/* its turn: the cancel before it was forwarded */
+			k->due[i].signal_ns = 0;
+			if (!pipeline_still_active(k, h->pipe_gen)) {
+				wf_debug("cancel: the pipeline changed while this one waited: no signal, "
+					 "delivered now");
+				k->due[i].due_ns = now;
+			} else if (!send_cancel(k, k->due[i].pid)) {
+				k->due[i].due_ns = now;	/* delivered at once, as above */
+			}
+		}
 		if (k->due[i].active) {
 			if (k->due[i].due_ns <= now)
 				release(k, i);

@@ -4,6 +4,9 @@
  * it sends cancel()'s SIGINT, and it releases every held chunk when its
  * time has come: 100 ms after the hold for cancel() (fluent.py signals,
  * sleeps 0.1 s, then forwards), the requested delay for connect_delay().
+ * cancel()s are taken one at a time as fluent.py's single thread takes
+ * them: a chunk that matches while another cancel is under way gets its
+ * SIGINT when that one is forwarded, and is forwarded 100 ms later.
  * On exit everything still held is released at once (fail open).
  */
 #ifndef WF_HOLD_KEEPER_H
@@ -19,8 +22,13 @@
 struct wf_hold_keeper;
 struct wf_packet_sender;
 
-/* holds_fd: the BPF holds map (mmapped); counters_fd for the loader's counters. */
-struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, struct wf_packet_sender *ps);
+/*
+ * holds_fd: the BPF holds map (mmapped); counters_fd for the loader's
+ * counters; pipe_current_fd: the pipeline switch, read when a queued
+ * cancel's turn comes (-1: never checked).
+ */
+struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, int pipe_current_fd,
+					  struct wf_packet_sender *ps);
 void wf_hold_keeper_free(struct wf_hold_keeper *k);	/* releases what is still held */
 
 void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev);
