@@ -126,6 +126,7 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 		if (!ch->initial)	/* fluent.py delays the initial chunk only */
 			return TCX_NEXT;
 		/* fall through */
+	case WF_PIPE_A_DELAY:
 	case WF_PIPE_A_CANCEL:
 		return wf_hold_chunk(skb, f, p, ch);
 	default:

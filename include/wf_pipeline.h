@@ -93,6 +93,9 @@ enum wf_pipe_action_kind {
 	/* the chunk and every later packet of its connection, both ways,
 	 * dropped without a word: a partition as the application sees it */
 	WF_PIPE_A_BLACKHOLE = 6,
+	/* every matching chunk held action_arg ms, then delivered (a hold, as
+	 * connect_delay's, but not only for the initial chunk) */
+	WF_PIPE_A_DELAY = 7,
 };
 
 enum wf_pipe_cond_kind {

@@ -206,7 +206,7 @@ static void print_holds(void)
 			continue;
 		wf_flow_key_format(&h->key, conn, sizeof(conn));
 		printf("%s  %s %s, %u bytes %s, held %.0f ms\n", n++ ? "      " : "holds:",
-		       h->action == WF_PIPE_A_CANCEL ? "cancel" : "connect_delay", conn, h->len,
+		       wf_pipe_action_name(h->action), conn, h->len,
 		       h->dir == WF_DIR_FRONTEND ? "client->server" : "server->client",
 		       (double)(now - h->held_ns) / 1e6);
 	}

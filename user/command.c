@@ -18,6 +18,7 @@ static const char *const action_names[] = {
 	[WF_ACTION_KILLALL] = "killall",
 	[WF_ACTION_CONNECT_DELAY] = "connect_delay",
 	[WF_ACTION_BLACKHOLE] = "blackhole",
+	[WF_ACTION_DELAY] = "delay",
 };
 
 static const char *const filter_names[] = {
@@ -248,7 +249,7 @@ char *wf_command_format(const struct wf_command *cmd)
 			format_filter(&sb, &cmd->filters[i]);
 		strbuf_addf(&sb, ".%s(", wf_action_name(cmd->action.kind));
 		if (cmd->action.kind == WF_ACTION_CANCEL ||
-		    cmd->action.kind == WF_ACTION_CONNECT_DELAY)
+		    cmd->action.kind == WF_ACTION_CONNECT_DELAY || cmd->action.kind == WF_ACTION_DELAY)
 			strbuf_addf(&sb, "%" PRId64, cmd->action.arg);
 		strbuf_addc(&sb, ')');
 		break;

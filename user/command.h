@@ -74,11 +74,12 @@ enum wf_action_kind {
 	WF_ACTION_KILLALL,
 	WF_ACTION_CONNECT_DELAY,
 	WF_ACTION_BLACKHOLE,	/* wirefault's own: drop the connection's packets silently */
+	WF_ACTION_DELAY,	/* wirefault's own: hold each matching chunk for arg ms */
 };
 
 struct wf_action {
 	enum wf_action_kind kind;
-	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY: milliseconds (>= 0) */
+	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY, DELAY: milliseconds (>= 0) */
 };
 
 enum wf_command_kind {

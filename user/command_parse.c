@@ -144,7 +144,7 @@ struct sx {
 /* fluent.py's classes, for its error texts. */
 enum cls {
 	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_ONPACKET,
-	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE,
+	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE, C_DELAY,
 	C_RECORDER,
 };
 
@@ -161,17 +161,18 @@ static const char *const cls_names[] = {
 	[C_KILLALL] = "KillAllHandler",
 	[C_CONNECT_DELAY] = "ConnectDelayHandler",
 	[C_BLACKHOLE] = "BlackholeHandler",	/* wirefault's own */
+	[C_DELAY] = "DelayHandler",		/* wirefault's own */
 	[C_RECORDER] = "RecorderCommand",
 };
 
 static bool is_action_cls(enum cls c)
 {
-	return c >= C_ALLOW && c <= C_BLACKHOLE;
+	return c >= C_ALLOW && c <= C_DELAY;
 }
 
 enum method {
 	M_CONTAINS, M_MATCHES, M_AFTER,
-	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE,
+	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE, M_DELAY,
 	M_DUMP, M_RECORDER_RESET,
 };
 
@@ -191,6 +192,7 @@ static const struct {
 	[M_CONNECT_DELAY] = { "connect_delay", "ActionsMixin.connect_delay", "timeMs" },
 	/* wirefault's own actions (docs/commands.md); fluent.py has no such method */
 	[M_BLACKHOLE] = { "blackhole", "ActionsMixin.blackhole", NULL },
+	[M_DELAY] = { "delay", "ActionsMixin.delay", "ms" },
 	[M_DUMP] = { "dump", "RecorderCommand.dump", NULL },
 	[M_RECORDER_RESET] = { "reset", "RecorderCommand.reset", NULL },
 };
@@ -2199,7 +2201,7 @@ static bool getattr(struct parser *p, const struct tok *t, struct value *v)
 	switch (v->kind) {
 	case V_NODE:
 		if (!is_action_cls(v->cls)) {
-			for (m = M_CONTAINS; m <= M_BLACKHOLE; m++) {
+			for (m = M_CONTAINS; m <= M_DELAY; m++) {
 				if (name_is(name, len, methods[m].name)) {
 					v->kind = V_METHOD;
 					v->m = m;
@@ -2451,6 +2453,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_CANCEL] = { WF_ACTION_CANCEL, C_CANCEL },
 		[M_CONNECT_DELAY] = { WF_ACTION_CONNECT_DELAY, C_CONNECT_DELAY },
 		[M_BLACKHOLE] = { WF_ACTION_BLACKHOLE, C_BLACKHOLE },
+		[M_DELAY] = { WF_ACTION_DELAY, C_DELAY },
 	};
 
 	if (!bind(p, c, methods[m].qualname, methods[m].param, &a))
@@ -2465,6 +2468,10 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		if (n < 0 || n > WF_COMMAND_MAX_DELAY_MS)
 			defer_error(p, a->off, "connect_delay(ms) needs 0 <= ms <= %d, not %" PRId64,
 				    WF_COMMAND_MAX_DELAY_MS, n);
+	} else if (m == M_DELAY && int_arg(p, a, "delay(ms)", &n)) {
+		if (n < 0 || n > WF_COMMAND_MAX_HOLD_MS)
+			defer_error(p, a->off, "delay(ms) needs 0 <= ms <= %d, not %" PRId64,
+				    WF_COMMAND_MAX_HOLD_MS, n);
 	}
 	if (!p->has_deferred) {
 		p->cmd->action.kind = map[m].kind;
@@ -2833,8 +2840,8 @@ static bool finish(struct parser *p, const struct value *v)
 				  "e.g. conn.allow()");
 		else
 			own_error(p, p->expr_end, "the pipeline has no action: end it with .allow(), "
-				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms) or "
-				  ".blackhole()");
+				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms), "
+				  ".blackhole() or .delay(ms)");
 		return false;
 	case V_RECORDER:
 		if (!p->recorder) {

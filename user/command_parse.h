@@ -52,6 +52,8 @@
 #define WF_COMMAND_MAX_NESTING	200		/* nested brackets (Python's own limit) */
 #define WF_COMMAND_MAX_TOKENS	65536		/* tokens (bounds the parser's memory) */
 #define WF_COMMAND_MAX_DELAY_MS	INT32_MAX	/* connect_delay(ms) */
+/* delay(ms): every matching chunk is held, so an hour is already no test */
+#define WF_COMMAND_MAX_HOLD_MS	3600000
 /* and WF_COMMAND_MAX_FILTERS filters per pipeline, WF_COMMAND_MAX_FIELDS per onX() */
 
 struct wf_parse_error {

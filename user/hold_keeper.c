@@ -134,7 +134,7 @@ static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool
 	const struct wf_hold *h = &k->slots[slot];
 	uint64_t hold_ms = 0;
 
-	if (h->action == WF_PIPE_A_CONNECT_DELAY)
+	if (h->action == WF_PIPE_A_CONNECT_DELAY || h->action == WF_PIPE_A_DELAY)
 		hold_ms = h->action_arg > 0 ? (uint64_t)h->action_arg : 0;
 	else if (h->action == WF_PIPE_A_CANCEL && signal_sent)
 		hold_ms = WF_CANCEL_HOLD_MS;

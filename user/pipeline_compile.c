@@ -413,6 +413,7 @@ static int fill_pipeline(struct compiler *c)
 		[WF_ACTION_KILLALL] = WF_PIPE_A_KILLALL,
 		[WF_ACTION_CONNECT_DELAY] = WF_PIPE_A_CONNECT_DELAY,
 		[WF_ACTION_BLACKHOLE] = WF_PIPE_A_BLACKHOLE,
+		[WF_ACTION_DELAY] = WF_PIPE_A_DELAY,
 	};
 	const struct wf_command *cmd = c->cmd;
 	struct wf_pipeline *pipe = &c->out->pipe;
@@ -461,7 +462,8 @@ static int fill_pipeline(struct compiler *c)
 	if ((size_t)cmd->action.kind >= sizeof(actions) / sizeof(actions[0]))
 		return fail(c, -EINVAL, "internal error: action kind %d", (int)cmd->action.kind);
 	pipe->action = actions[cmd->action.kind];
-	if (cmd->action.kind == WF_ACTION_CANCEL || cmd->action.kind == WF_ACTION_CONNECT_DELAY)
+	if (cmd->action.kind == WF_ACTION_CANCEL || cmd->action.kind == WF_ACTION_CONNECT_DELAY ||
+	    cmd->action.kind == WF_ACTION_DELAY)
 		pipe->action_arg = cmd->action.arg;
 	return 0;
 }
@@ -568,6 +570,7 @@ const char *wf_pipe_action_name(unsigned int action)
 		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
 		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
 		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay", [WF_PIPE_A_BLACKHOLE] = "blackhole",
+		[WF_PIPE_A_DELAY] = "delay",
 	};
 	static __thread char other[24];
 

@@ -742,11 +742,11 @@ static void test_own_texts(void **state)
 		const char *src, *msg;
 	} cases[] = {
 		{ "conn.after(1)", "the pipeline has no action: end it with .allow(), .kill(), .reset(), "
-		  ".killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (column 14)" },
+		  ".killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (column 14)" },
 		{ "conn.after(1)\n", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (column 14)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (column 14)" },
 		{ "(\nconn.after(1))", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms) or .blackhole() (line 2, column 15)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (line 2, column 15)" },
 		{ "conn.onErrorResponse().kill()", "onErrorResponse(): fluent.py's structs.py does not "
 		  "decode ErrorResponse messages, so this filter would never match (column 6)" },
 		{ "conn.onCommandcomplete().kill()",
@@ -964,6 +964,24 @@ static void test_ast(void **state)
 		free(text);
 	}
 	wf_command_free(&c);
+	src = "conn.onDataRow().delay(50)";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_int_equal(c.action.kind, WF_ACTION_DELAY);
+	assert_int_equal(c.action.arg, 50);
+	{
+		char *text = wf_command_format(&c);
+
+		assert_non_null(text);
+		assert_string_equal(text, src);
+		free(text);
+	}
+	wf_command_free(&c);
+	src = "conn.delay(3600001)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay(ms) needs 0 <= ms <= 3600000, not 3600001"));
+	src = "conn.delay()";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay() missing 1 required positional argument: 'ms'"));
 	src = "conn.blackhole(1)";
 	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
 	assert_non_null(strstr(e.msg, "blackhole() takes 1 positional argument but 2 were given"));
