@@ -163,7 +163,8 @@ for delay in 1400 500; do
 	max_base=$(stats "${base[@]}" | cut -d/ -f3)
 	for t in "${times[@]}"; do
 		[ $t -ge $delay ] || fail "a connection took $t ms < $delay"
-		[ $t -le $((delay + max_base + 20)) ] || fail "a connection took $t ms > $delay + $max_base + 20"
+		# 50 ms of slack: the loader's timer and a busy 2-core machine (CI), not the hold
+		[ $t -le $((delay + max_base + 50)) ] || fail "a connection took $t ms > $delay + $max_base + 50"
 	done
 	# A session opened before the command is not delayed (only initial chunks are).
 	wait $old_pid || fail "the older session failed"

@@ -74,7 +74,12 @@ step "dump --keep, dump --json --keep, dump --pcap: the same rows three ways"
 "$WF" dump --pcap "$WF_TMP/dump.pcap" 2>/dev/null
 assert_eq "$("$WF" dump)" "" "dump --pcap forgot the rows"
 jq -c . "$WF_TMP/rows.json" >/dev/null || fail "dump --json is not JSON lines"
-python3 - "$WF_TMP/rows.txt" "$WF_TMP/rows.json" <<'PY' || fail "JSON records do not match the rows"
+# Segments two CPUs raced over are recorded unframed, and a message split over unframed chunks
+# is not decoded (docs/differences.md 6): the 1 MB row is then '<unparsed ...>', by design.
+raced=$(sed -n 's/^  RACED_SEGMENTS *\([0-9]*\) .*/\1/p' <<<"$st")
+desync=$(sed -n 's/^  FLOWS_DESYNC *\([0-9]*\) .*/\1/p' <<<"$st")
+echo "raced segments: $raced, directions that lost sync: $desync"
+UNFRAMED=$((raced + desync)) python3 - "$WF_TMP/rows.txt" "$WF_TMP/rows.json" <<'PY' || fail "JSON records do not match the rows"
 import ast, json, sys
 rows = open(sys.argv[1]).read().rstrip('\n').split('\n')
 elements = 0
@@ -101,7 +106,11 @@ assert len(kills) == 1 and kills[0]['fields']['query'] == "SELECT 'kill me'", ki
 big = [r for r in recs if r['type'] == 'DataRow' and r['fields']['columns'] and
        isinstance(r['fields']['columns'][0].get('value'), str) and
        len(r['fields']['columns'][0]['value']) == 1000000]
-assert big, "the 1 MB DataRow is missing"
+if not big:
+    import os
+    unparsed = [r for r in recs if r.get('unparsed')]
+    assert int(os.environ['UNFRAMED']) > 0 and unparsed, "the 1 MB DataRow is missing"
+    print(f"the 1 MB row was recorded unframed ({len(unparsed)} unparsed records): not decoded, as documented")
 nulls = [r for r in recs if r['type'] == 'DataRow' and any(c.get('value', 1) is None for c in r['fields']['columns'])]
 assert nulls, "no NULL column"
 err = [r for r in recs if r['type'] == 'ErrorResponse']
