@@ -139,8 +139,9 @@ tshark -r "$WF_TMP/dump.pcap" -d tcp.port==$PORT,pgsql -Y "frame.number == $fram
 step "decode of the dump's capture gives the rows again"
 "$WF" decode --port $PORT "$WF_TMP/dump.pcap" >"$WF_TMP/decoded.txt"
 # chunks larger than one IP packet are split in the capture: compare the messages, not the chunking
-python3 - "$WF_TMP/rows.txt" "$WF_TMP/decoded.txt" <<'PY' || fail "decode of the capture lost messages"
-import ast, sys
+UNFRAMED=$((raced + desync)) python3 - "$WF_TMP/rows.txt" "$WF_TMP/decoded.txt" <<'PY' ||
+	fail "decode of the capture lost messages"
+import ast, os, sys
 def msgs(path):
     out = []
     for r in open(path).read().rstrip('\n').split('\n'):
@@ -149,7 +150,16 @@ def msgs(path):
     return out
 a, b = msgs(sys.argv[1]), msgs(sys.argv[2])
 print(len(a), "messages dumped,", len(b), "decoded from the capture")
-assert a == b
+if int(os.environ['UNFRAMED']) == 0:
+    assert a == b
+else:
+    # The capture has every byte in sequence order: decode reassembles what the live
+    # recorder, told the segments were raced, left '<unparsed>'.  Everything else is there.
+    framed = [m for m in a if 'unparsed' not in m[2]]
+    missing = [m for m in framed if m not in b]
+    print(f"live recording partly unframed: {len(a) - len(framed)} unparsed elements; "
+          f"{len(missing)} decoded messages missing from the capture's decode")
+    assert not missing, missing[:3]
 PY
 
 step "the live capture has everything too, and watch saw it as it happened"
