@@ -347,28 +347,19 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	});
 	if (!actions) {
 		err = -errno;
-		wf_ring_reader_free(exec.rr);
-		wf_pipe_publisher_fini(&pub);
-		return err;
+		goto free_ring_reader;
 	}
 	err = wf_fifo_server_open(&fifo, o->fifo, (int)o->answer_timeout_ms, wf_command_exec, &exec);
 	if (err) {
 		wf_err("failed to open FIFO %s: %s%s", o->fifo, strerror(-err),
 		       err == -EEXIST ? " (the path exists and is not a FIFO)" : "");
-		wf_actions_free(actions);
-		wf_ring_reader_free(exec.rr);
-		wf_pipe_publisher_fini(&pub);
-		return err;
+		goto free_actions;
 	}
 	fifo.created |= o->inherit_fifo;
 
 	if (o->pcap && (err = open_pcap(&sinks, o->pcap))) {
 		wf_err("cannot write the capture %s: %s", o->pcap, strerror(-err));
-		wf_fifo_server_close(&fifo);
-		wf_actions_free(actions);
-		wf_ring_reader_free(exec.rr);
-		wf_pipe_publisher_fini(&pub);
-		return err;
+		goto close_fifo;
 	}
 	sinks.control = wf_control_server_open(wf_control_path(), &exec);
 	if (!sinks.control)
@@ -392,24 +383,11 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	if (err)
 		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
 
-	if ((err = apply_startup_pipeline(&exec))) {
+	if ((err = apply_startup_pipeline(&exec)) ||
+	    (o->ld.proxy_port && (err = wf_placeholder_listen(ph)))) {
 		wf_control_server_close(sinks.control);
 		wf_pcap_writer_close(sinks.pcap);
-		wf_fifo_server_close(&fifo);
-		wf_actions_free(actions);
-		wf_ring_reader_free(exec.rr);
-		wf_pipe_publisher_fini(&pub);
-		wf_exec_fini(&exec);
-		return err;
-	}
-	if (o->ld.proxy_port && (err = wf_placeholder_listen(ph))) {
-		wf_control_server_close(sinks.control);
-		wf_pcap_writer_close(sinks.pcap);
-		wf_fifo_server_close(&fifo);
-		wf_actions_free(actions);
-		wf_ring_reader_free(exec.rr);
-		wf_pipe_publisher_fini(&pub);
-		return err;
+		goto close_fifo;
 	}
 	if (o->ready_file && (err = write_ready_file(o->ready_file)))
 		wf_warn("failed to write ready file %s: %s", o->ready_file, strerror(-err));
@@ -488,6 +466,17 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 				(unsigned long long)frames, o->pcap, WF_PCAP_NOTES_SUFFIX);
 	}
 	wf_fifo_server_close(&fifo);
+	wf_ring_reader_free(exec.rr);
+	wf_pipe_publisher_fini(&pub);
+	wf_exec_fini(&exec);
+	return err;
+
+	/* a start that failed half way: undo in reverse order */
+close_fifo:
+	wf_fifo_server_close(&fifo);
+free_actions:
+	wf_actions_free(actions);
+free_ring_reader:
 	wf_ring_reader_free(exec.rr);
 	wf_pipe_publisher_fini(&pub);
 	wf_exec_fini(&exec);
