@@ -219,49 +219,93 @@ static void tap_drain(void)
 }
 
 /*
+ * The next segment of connection c seen on lo within limit_ms (since *t0),
+ * into buf; its direction in *to (C2S: toward the server).  0 when the time
+ * is up.  Packets of other connections and our own outgoing copies are
+ * skipped.
+ */
+static size_t tap_next(const struct tconn *c, const struct timespec *t0, long limit_ms,
+		       bool incoming_only, uint8_t *buf, size_t size, int *to)
+{
+	const struct pb_flow *fl = &c->flow;
+	struct timespec now;
+
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fromlen = sizeof(from);
+		struct pollfd pfd = { .fd = tap_fd, .events = POLLIN };
+		ssize_t n = recvfrom(tap_fd, buf, size, 0, (struct sockaddr *)&from, &fromlen);
+
+		if (n > 0 && (!incoming_only || from.sll_pkttype != PACKET_OUTGOING) &&
+		    n >= ETH_HLEN_ + 40 && wf_be16(buf + 12) == (fl->family == 6 ? 0x86dd : 0x0800)) {
+			size_t l4 = ETH_HLEN_ + (fl->family == 6 ? 40 : 20);
+			uint16_t sport = wf_be16(buf + l4), dport = wf_be16(buf + l4 + 2);
+
+			if ((size_t)n < l4 + 20)
+				continue;
+			if (sport == fl->client_port && dport == fl->server_port)
+				*to = C2S;
+			else if (sport == fl->server_port && dport == fl->client_port)
+				*to = S2C;
+			else
+				continue;
+			return (size_t)n;
+		}
+		if (n > 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000 > limit_ms)
+			return 0;
+		poll(&pfd, 1, 50);
+	}
+}
+
+/* The TCP flags byte of a frame tap_next() returned. */
+static uint8_t tap_flags(const struct tconn *c, const uint8_t *buf)
+{
+	return buf[ETH_HLEN_ + (c->flow.family == 6 ? 40 : 20) + 13];
+}
+
+/*
  * Waits (up to a second) for a segment of connection c sent toward `to`
  * (C2S: toward the server) with exactly `flags`; copies it to out.  False if
  * there is no tap.
  */
 static bool tap_expect(const struct tconn *c, int to, uint8_t flags, uint8_t *out, size_t *out_len)
 {
-	const struct pb_flow *fl = &c->flow;
-	struct timespec t0, now;
+	struct timespec t0;
+	uint8_t buf[4096];
+	size_t n;
+	int dir;
 
 	if (tap_fd < 0)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct sockaddr_ll from;
-		socklen_t fromlen = sizeof(from);
-		struct pollfd pfd = { .fd = tap_fd, .events = POLLIN };
-		uint8_t buf[4096];
-		ssize_t n = recvfrom(tap_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
-				     &fromlen);
-
-		if (n > 0 && from.sll_pkttype != PACKET_OUTGOING && n >= ETH_HLEN_ + 40 &&
-		    wf_be16(buf + 12) == (fl->family == 6 ? 0x86dd : 0x0800)) {
-			size_t l4 = ETH_HLEN_ + (fl->family == 6 ? 40 : 20);
-			uint16_t sport = wf_be16(buf + l4), dport = wf_be16(buf + l4 + 2);
-			uint16_t want_s = to == C2S ? fl->client_port : fl->server_port;
-			uint16_t want_d = to == C2S ? fl->server_port : fl->client_port;
-
-			if ((size_t)n >= l4 + 20 && sport == want_s && dport == want_d &&
-			    buf[l4 + 13] == flags) {
-				memcpy(out, buf, (size_t)n);
-				*out_len = (size_t)n;
-				return true;
-			}
-			continue;
+	while ((n = tap_next(c, &t0, 1000, true, buf, sizeof(buf), &dir))) {
+		if (dir == to && tap_flags(c, buf) == flags) {
+			memcpy(out, buf, n);
+			*out_len = n;
+			return true;
 		}
-		if (n > 0)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 1000)
-			fail_msg("no segment with flags %#x toward %s seen on lo", flags,
-				 to == C2S ? "the server" : "the client");
-		poll(&pfd, 1, 50);
 	}
+	fail_msg("no segment with flags %#x toward %s seen on lo", flags,
+		 to == C2S ? "the server" : "the client");
+	return false;
+}
+
+/* Asserts that for 200 ms nothing of connection c is sent on lo, either way. */
+static void tap_expect_silence(const struct tconn *c)
+{
+	struct timespec t0;
+	uint8_t buf[4096];
+	int dir;
+
+	if (tap_fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (tap_next(c, &t0, 200, false, buf, sizeof(buf), &dir))
+		fail_msg("a segment (flags %#x) of the blackholed connection was sent toward %s",
+			 tap_flags(c, buf), dir == C2S ? "the server" : "the client");
 }
 
 /*
@@ -293,43 +337,6 @@ static void check_sent_back(const struct tconn *c, int dir, uint8_t flags, uint3
 /* ---- driving connections ------------------------------------------------------------------ */
 
 /* A segment's verdict and the packet as the program left it. */
-/* Asserts that for 200 ms nothing of connection c is sent on lo, either way. */
-static void tap_expect_silence(const struct tconn *c)
-{
-	const struct pb_flow *fl = &c->flow;
-	struct timespec t0, now;
-
-	if (tap_fd < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct sockaddr_ll from;
-		socklen_t fromlen = sizeof(from);
-		struct pollfd pfd = { .fd = tap_fd, .events = POLLIN };
-		uint8_t buf[4096];
-		ssize_t n = recvfrom(tap_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
-				     &fromlen);
-
-		if (n > 0 && n >= ETH_HLEN_ + 40 &&
-		    wf_be16(buf + 12) == (fl->family == 6 ? 0x86dd : 0x0800)) {
-			size_t l4 = ETH_HLEN_ + (fl->family == 6 ? 40 : 20);
-			uint16_t sport = wf_be16(buf + l4), dport = wf_be16(buf + l4 + 2);
-
-			if ((sport == fl->client_port && dport == fl->server_port) ||
-			    (sport == fl->server_port && dport == fl->client_port))
-				fail_msg("a segment (flags %#x) of the blackholed connection was sent",
-					 buf[l4 + 13]);
-			continue;
-		}
-		if (n > 0)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 200)
-			return;
-		poll(&pfd, 1, 50);
-	}
-}
-
 struct sent {
 	int rv;
 	uint8_t out[PB_FRAME_MAX];
