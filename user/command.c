@@ -248,8 +248,7 @@ char *wf_command_format(const struct wf_command *cmd)
 		for (i = 0; i < cmd->nfilters; i++)
 			format_filter(&sb, &cmd->filters[i]);
 		strbuf_addf(&sb, ".%s(", wf_action_name(cmd->action.kind));
-		if (cmd->action.kind == WF_ACTION_CANCEL ||
-		    cmd->action.kind == WF_ACTION_CONNECT_DELAY || cmd->action.kind == WF_ACTION_DELAY)
+		if (wf_action_has_arg(cmd->action.kind))
 			strbuf_addf(&sb, "%" PRId64, cmd->action.arg);
 		strbuf_addc(&sb, ')');
 		break;
@@ -259,4 +258,9 @@ char *wf_command_format(const struct wf_command *cmd)
 		return NULL;
 	}
 	return strbuf_detach(&sb, NULL);
+}
+
+bool wf_action_has_arg(enum wf_action_kind kind)
+{
+	return kind == WF_ACTION_CANCEL || kind == WF_ACTION_CONNECT_DELAY || kind == WF_ACTION_DELAY;
 }

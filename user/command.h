@@ -108,6 +108,9 @@ bool wf_command_equal(const struct wf_command *a, const struct wf_command *b);
  */
 char *wf_command_format(const struct wf_command *cmd);
 
+/* Does the action take an argument (cancel's pid, a delay's milliseconds)? */
+bool wf_action_has_arg(enum wf_action_kind kind);
+
 /* The method names: "allow", "kill", ...; "on", "contains", "matches", "after". */
 const char *wf_action_name(enum wf_action_kind kind);
 const char *wf_filter_name(enum wf_filter_kind kind);

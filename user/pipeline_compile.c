@@ -462,8 +462,7 @@ static int fill_pipeline(struct compiler *c)
 	if ((size_t)cmd->action.kind >= sizeof(actions) / sizeof(actions[0]))
 		return fail(c, -EINVAL, "internal error: action kind %d", (int)cmd->action.kind);
 	pipe->action = actions[cmd->action.kind];
-	if (cmd->action.kind == WF_ACTION_CANCEL || cmd->action.kind == WF_ACTION_CONNECT_DELAY ||
-	    cmd->action.kind == WF_ACTION_DELAY)
+	if (wf_action_has_arg(cmd->action.kind))
 		pipe->action_arg = cmd->action.arg;
 	return 0;
 }
