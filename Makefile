@@ -41,7 +41,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CPPFLAGS := -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -lpcap
+LDLIBS   := -lbpf -lelf -lz -lpcap -lm
 
 # clang 14 miscompiles atomics whose result is used unless -mcpu=v3 (DESIGN.md §7).
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \

@@ -21,6 +21,7 @@
 #include "tcp_inject.h"
 #include "wf_event.h"
 #include "wf_hold.h"
+#include "wf_random.h"
 
 /* Tells the loader; a lost event is counted (the hold then ends when the
  * loader's periodic sweep finds the slot). */
@@ -125,6 +126,10 @@ static __noinline int wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
 	h->dir = dir;
 	h->action = pipe ? pipe->action : 0;
 	h->action_arg = pipe ? pipe->action_arg : 0;
+	if (pipe && pipe->action == WF_PIPE_A_DELAY && pipe->action_jitter)
+		h->action_arg = wf_jittered_ms(pipe->action_arg, pipe->action_jitter,
+					       wf_draw(pipe->seed, f->ident, dir, ch->message,
+						       WF_DRAW_SALT_JITTER));
 	h->seq = seq;
 	h->len = ch->len;
 	h->ifindex = skb->ifindex;

@@ -14,6 +14,8 @@
 #include "dfa.h"
 #include "field_match.h"
 #include "maps.h"
+#include "recorder.h"
+#include "wf_random.h"
 
 /* What one segment contributes to the pipeline: its new bytes. */
 struct wf_chunk {
@@ -21,9 +23,10 @@ struct wf_chunk {
 	__u32 off;		/* skb offset of the first new byte */
 	__u32 len;		/* new bytes; 0: nothing to evaluate (retransmission) */
 	__u32 seq;		/* TCP sequence number of the first new byte */
+	__u32 message;		/* messages its direction carried before it (random draws) */
 	__u16 hits;		/* onX filters satisfied by messages completed in it */
 	__u8 initial;		/* the connection's first chunk: onX() never passes */
-	__u8 pad;
+	__u8 dir;		/* enum wf_dir */
 };
 
 /* The active pipeline, or v->pipe == NULL (everything allowed). */
@@ -74,54 +77,168 @@ static __always_inline bool wf_after_passes(struct wf_flow *f, __u64 n)
 	return false;
 }
 
+/*
+ * after(n), times(n) and probability(p), for filter `filter` of the chunk
+ * whose seq and length are packed in seq_len (seq << 32 | len) and whose
+ * message index and direction in msg_dir (message << 32 | dir): 1 passes,
+ * 0 allows.  A global function taking scalars, so the verifier checks it
+ * once instead of once per filter of the evaluation loop and per path into
+ * it (inlined, these filters tripled the program's verified instructions;
+ * a struct on the caller's stack still cost half as much again).
+ *
+ * after(n): wf_after_passes().
+ *
+ * times(n): the first n chunks that get this far pass, over all
+ * connections; the count lives in the slot's own pipeline (a new command
+ * starts at 0).  The increment is atomic; a chunk that finds the count
+ * already at n does not raise it.
+ *
+ * probability(p): a draw that names the chunk (include/wf_random.h), logged
+ * in the ring so that a run can be compared with its replay.
+ */
+__noinline int wf_filter_counted(struct wf_pipeline *pipe, struct wf_flow *f,
+				 const struct wf_flow_key *key, __u64 seq_len, __u64 msg_dir_filter)
+{
+	__u32 i, cpu = bpf_get_smp_processor_id(), dir = (msg_dir_filter >> 8) & 1;
+	struct wf_rec_slot *slot;
+	struct wf_decision *d;
+	__u64 *fired;
+
+	if (!pipe || !f || !key)
+		return 0;
+	i = msg_dir_filter & (WF_PIPE_MAX_FILTERS - 1);
+	if (pipe->filters[i].kind == WF_PIPE_F_AFTER)
+		return wf_after_passes(f, pipe->filters[i].after);
+	if (pipe->filters[i].kind == WF_PIPE_F_TIMES) {
+		fired = &pipe->fired[i];
+		if (*(volatile __u64 *)fired >= pipe->filters[i].times ||
+		    __sync_fetch_and_add(fired, 1) >= pipe->filters[i].times) {
+			wf_count(WF_CNT_TIMES_EXHAUSTED);
+			return 0;
+		}
+		return 1;
+	}
+	/* probability(): the decision is built where its ring record goes */
+	slot = bpf_map_lookup_elem(&rec_scratch, &cpu);
+	if (!slot) {
+		wf_count(WF_CNT_REC_LOST_PIECES);
+		return 0;	/* cannot log it: allow (fail open) */
+	}
+	d = (struct wf_decision *)slot->data;
+	__builtin_memset(d, 0, sizeof(*d));
+	d->seed = pipe->seed;
+	d->ident = f->ident;
+	d->threshold = pipe->filters[i].threshold;
+	d->message = msg_dir_filter >> 32;
+	d->filter = i;
+	d->draw = wf_draw(d->seed, d->ident, dir, d->message, i);
+	d->passed = d->draw < d->threshold;
+	slot->hdr.ts_ns = bpf_ktime_get_ns();
+	slot->hdr.conn_id = f->conn_id;
+	slot->hdr.flow = *key;
+	slot->hdr.seq = seq_len >> 32;
+	slot->hdr.chunk_len = (__u32)seq_len;
+	slot->hdr.offset = 0;
+	slot->hdr.len = sizeof(*d);
+	slot->hdr.kind = WF_REC_DECISION;
+	slot->hdr.dir = dir;
+	slot->hdr.flags = 0;
+	slot->hdr.action = 0;
+	slot->hdr.pipe_gen = pipe->generation;
+	if (bpf_ringbuf_output(&records, &slot->hdr, sizeof(slot->hdr) + sizeof(*d),
+			       wf_ring_wakeup_flags()))
+		wf_count(WF_CNT_REC_LOST_PIECES);
+	else
+		wf_count(WF_CNT_DECISIONS);
+	return d->passed;
+}
+
+/* What one bpf_loop step of wf_pipe_eval() needs. */
+struct wf_eval_ctx {
+	struct __sk_buff *skb;
+	struct wf_pipeline *pipe;
+	const struct wf_chunk *ch;
+	struct wf_flow *f;
+	const struct wf_flow_key *key;
+	struct wf_filter_stats *st;
+	__u32 nfilters;
+	__u32 failed;		/* a filter failed: the chunk is allowed */
+};
+
+/*
+ * Filter i of the pipeline; 1 stops the loop.  A bpf_loop callback, so that
+ * the verifier checks one filter's evaluation once instead of sixteen
+ * unrolled copies of it with every combination of paths before them.
+ */
+static long wf_eval_filter(__u32 i, struct wf_eval_ctx *c)
+{
+	const struct wf_pipeline *pipe = c->pipe;
+	const struct wf_chunk *ch = c->ch;
+	const struct wf_pipe_filter *flt;
+	bool pass;
+
+	if (i >= c->nfilters || i >= WF_PIPE_MAX_FILTERS)
+		return 1;
+	flt = &pipe->filters[i];
+	switch (flt->kind) {
+	case WF_PIPE_F_ON:
+		pass = !ch->initial && (ch->hits & (1u << i));
+		break;
+	case WF_PIPE_F_CONTAINS:
+	case WF_PIPE_F_MATCHES:
+		pass = wf_dfa_search_skb(c->skb, &pipe->dfas[flt->dfa & (WF_PIPE_MAX_DFAS - 1)],
+					 ch->v.pool, ch->off, ch->len);
+		break;
+	case WF_PIPE_F_AFTER:
+	case WF_PIPE_F_TIMES:
+	case WF_PIPE_F_PROBABILITY:
+		pass = wf_filter_counted(c->pipe, c->f, c->key, (__u64)ch->seq << 32 | ch->len,
+					 (__u64)ch->message << 32 | (__u32)(ch->dir & 1) << 8 | i);
+		break;
+	default:	/* not an encoding this program knows: fail open */
+		wf_count(WF_CNT_ERRORS);
+		pass = false;
+	}
+	if (!pass) {
+		c->failed = 1;
+		return 1;
+	}
+	if (c->st)
+		c->st->passed[i & (WF_PIPE_MAX_FILTERS - 1)]++;
+	return 0;
+}
+
 /* enum wf_pipe_action_kind for this chunk (WF_PIPE_A_ALLOW if a filter fails). */
 static __always_inline __u8
-wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_chunk *ch)
+wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_flow_key *key,
+	     const struct wf_chunk *ch)
 {
-	const struct wf_pipe_view *v = &ch->v;
-	const struct wf_pipeline *pipe = v->pipe;
-	struct wf_filter_stats *st;
-	__u32 i, zero = 0;
+	const struct wf_pipeline *pipe = ch->v.pipe;
+	struct wf_eval_ctx c;
+	__u32 zero = 0;
 
 	if (!pipe || !ch->len)
 		return WF_PIPE_A_ALLOW;
 	wf_count(WF_CNT_PIPE_CHUNKS);
-	st = bpf_map_lookup_elem(&filter_stats, &zero);
-	if (st && st->generation != pipe->generation) {
-		__builtin_memset(st, 0, sizeof(*st));
-		st->generation = pipe->generation;
+	c.skb = skb;
+	c.pipe = (struct wf_pipeline *)pipe;
+	c.ch = ch;
+	c.f = f;
+	c.key = key;
+	c.nfilters = pipe->nfilters;
+	c.failed = 0;
+	c.st = bpf_map_lookup_elem(&filter_stats, &zero);
+	if (c.st && c.st->generation != pipe->generation) {
+		__builtin_memset(c.st, 0, sizeof(*c.st));
+		c.st->generation = pipe->generation;
 	}
-	if (st)
-		st->evaluated++;
-	for (i = 0; i < WF_PIPE_MAX_FILTERS; i++) {
-		const struct wf_pipe_filter *flt = &pipe->filters[i];
-
-		if (i >= pipe->nfilters)
-			break;
-		switch (flt->kind) {
-		case WF_PIPE_F_ON:
-			if (ch->initial || !(ch->hits & (1u << i)))
-				return WF_PIPE_A_ALLOW;
-			break;
-		case WF_PIPE_F_CONTAINS:
-		case WF_PIPE_F_MATCHES:
-			if (!wf_dfa_search_skb(skb, &pipe->dfas[flt->dfa & (WF_PIPE_MAX_DFAS - 1)],
-					       v->pool, ch->off, ch->len))
-				return WF_PIPE_A_ALLOW;
-			break;
-		case WF_PIPE_F_AFTER:
-			if (!wf_after_passes(f, flt->after))
-				return WF_PIPE_A_ALLOW;
-			break;
-		default:	/* not an encoding this program knows: fail open */
-			wf_count(WF_CNT_ERRORS);
-			return WF_PIPE_A_ALLOW;
-		}
-		if (st)
-			st->passed[i]++;
-	}
-	if (st)
-		st->acted++;
+	if (c.st)
+		c.st->evaluated++;
+	bpf_loop(WF_PIPE_MAX_FILTERS, wf_eval_filter, &c, 0);
+	if (c.failed)
+		return WF_PIPE_A_ALLOW;
+	if (c.st)
+		c.st->acted++;
 	return pipe->action;
 }
 

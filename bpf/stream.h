@@ -140,6 +140,8 @@ wf_stream_owned(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_fl
 	wf_count(WF_CNT_DATA_SEGMENTS);
 	wf_count_n(WF_CNT_PAYLOAD_BYTES, newlen);
 
+	ch->message = s->messages;
+	ch->dir = p->dir;
 	state = s->state;
 	if (wf_stream_framing(state)) {
 		if (wf_frame_chunk(skb, f, p->dir, off, newlen, &ch->v, &ch->hits) != WF_FRAME_ALL)
@@ -196,6 +198,8 @@ wf_stream_data(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_flo
 			wf_record_chunk(skb, f, &p->key, p->dir, seq, p->payload_off, p->payload_len,
 					WF_REC_F_UNFRAMED | initial);
 		/* unframed: onX() cannot pass, the other filters can */
+		ch->message = s->messages;
+		ch->dir = p->dir;
 		ch->off = p->payload_off;
 		ch->len = p->payload_len;
 		ch->seq = seq;

@@ -24,7 +24,8 @@
  *   dfa.h         regex DFAs over bytes
  *   pipeline.h    the current pipeline, evaluated per chunk
  *   verdict.h     kill(), reset(), killed connections
- *   hold.h        cancel(), connect_delay(): held chunks
+ *   hold.h        cancel(), connect_delay(), delay(): held chunks
+ *   identity.h    a connection's name for reproducible random decisions
  *   killall.h     killall()
  *   tcp_inject.h  FIN/RST segments built from the packet in hand
  *   virtual_port.h  --proxy-port: connect/getpeername hooks, which flows are ours
@@ -37,6 +38,7 @@
 #include "counters.h"
 #include "flow_table.h"
 #include "hold.h"
+#include "identity.h"
 #include "killall.h"
 #include "maps.h"
 #include "packet.h"
@@ -192,6 +194,8 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		return verdict;
 
 	verdict = TCX_NEXT;
+	if (data && !f->ident && pkt->dir == WF_DIR_FRONTEND)
+		wf_flow_identify(skb, f, pkt->payload_off, pkt->payload_len, ch.v.gen);
 	if (data)
 		wf_stream_data(skb, cfg, f, pkt, &ch);
 	if (killall) {
@@ -204,7 +208,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	}
 	/* Never act on a SYN: data on it (TCP Fast Open) passes. */
 	if (data && !(pkt->tcp_flags & WF_TCP_SYN)) {
-		action = wf_pipe_eval(skb, f, &ch);
+		action = wf_pipe_eval(skb, f, &pkt->key, &ch);
 		/* connect_delay() acts on the initial chunk only */
 		if (action != WF_PIPE_A_ALLOW &&
 		    (action != WF_PIPE_A_CONNECT_DELAY || ch.initial))

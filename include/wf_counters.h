@@ -55,6 +55,8 @@
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
 	X(VERDICT_BLACKHOLE,	"chunks blackholed: their connection's packets are dropped silently from then on") \
 	X(BLACKHOLE_DROPS,	"packets of blackholed connections dropped") \
+	X(DECISIONS,		"probability() decisions written to the ring (wirefault decisions)") \
+	X(TIMES_EXHAUSTED,	"chunks a times(n) filter stopped: it had passed n already") \
 	X(KILLALL_KILLS,	"connections killed because killall() was in force") \
 	X(RTO_LOWERED,		"connections of the port whose minimum RTO sock_ops lowered") \
 	X(VPORT_REDIRECTS,	"connect()s to the virtual port sent to the real port (tagged)") \

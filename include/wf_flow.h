@@ -147,6 +147,15 @@ struct wf_flow {
 	__u32 hold_gen[WF_DIR__COUNT];
 	__u8 hold_slot[WF_DIR__COUNT];
 	__u8 pad[6];
+	/*
+	 * The connection's name for random decisions (include/wf_random.h):
+	 * a hash of its StartupMessage and of its rank among the connections
+	 * with the same StartupMessage since the pipeline was published.
+	 * Unlike conn_id, ports or sequence numbers, it is the same when the
+	 * workload runs again.  0 until the client's first chunk longer than
+	 * 8 bytes (an SSLRequest is not a StartupMessage).
+	 */
+	__u64 ident;
 };
 
 /* Entries of the LRU flow table; old connections fall out first. */

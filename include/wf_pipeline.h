@@ -37,6 +37,15 @@
  *   AFTER    the connection's after-counter (one per connection, shared by
  *            every AFTER, kept across pipelines): if >= after, passes;
  *            otherwise the counter goes up by one and the chunk is allowed.
+ *   TIMES    passes the first `times` chunks that reach it, over every
+ *            connection, then none: fired[i] of the pipeline's own slot
+ *            counts them (the loader writes it as 0 with the pipeline, so a
+ *            new command starts over).
+ *   PROBABILITY
+ *            passes if wf_draw(seed, flow ident, direction, message index,
+ *            filter index) < threshold (include/wf_random.h): a decision
+ *            that two runs of the same workload with the same seed repeat.
+ *            Each decision is written to the ring (WF_REC_DECISION).
  *
  * A condition is one field="regex" of an onX(): the field of the message
  * under way in direction `dir` whose type is `type` is
@@ -81,6 +90,8 @@ enum wf_pipe_filter_kind {
 	WF_PIPE_F_CONTAINS = 2,
 	WF_PIPE_F_MATCHES = 3,
 	WF_PIPE_F_AFTER = 4,
+	WF_PIPE_F_TIMES = 5,
+	WF_PIPE_F_PROBABILITY = 6,
 };
 
 enum wf_pipe_action_kind {
@@ -109,7 +120,11 @@ struct wf_pipe_filter {
 	__u8 conds;		/* ON: bit c = conds[c] must hold (0: the type suffices) */
 	__u8 type[WF_DIR__COUNT];	/* ON: type byte per direction, 0 = not sent that way */
 	__u8 pad[3];
-	__u64 after;		/* AFTER: chunks let through first */
+	union {
+		__u64 after;	/* AFTER: chunks let through first */
+		__u64 times;	/* TIMES: chunks passed at most, all connections together */
+		__u64 threshold;	/* PROBABILITY: p * 2^32, passes if the draw is below */
+	};
 };
 
 struct wf_pipe_cond {
@@ -139,7 +154,11 @@ struct wf_pipeline {
 	__u8 nconds;
 	__u8 ndfas;
 	__u8 action;		/* enum wf_pipe_action_kind */
-	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY: milliseconds */
+	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY, DELAY: milliseconds */
+	__u32 action_jitter;	/* DELAY: each hold is action_arg +- up to this many ms,
+				 * drawn like a PROBABILITY decision */
+	__u32 pad;
+	__u64 seed;		/* of every draw (seed(n), else `run --seed`, else random) */
 	struct wf_pipe_filter filters[WF_PIPE_MAX_FILTERS];
 	struct wf_pipe_cond conds[WF_PIPE_MAX_CONDS];
 	/* Per direction and type byte: the ON filters naming such a message
@@ -147,6 +166,9 @@ struct wf_pipeline {
 	__u16 on_filters[WF_DIR__COUNT][WF_PIPE_TYPE_SPACE];
 	__u8 on_conds[WF_DIR__COUNT][WF_PIPE_TYPE_SPACE];
 	struct wf_pipe_dfa dfas[WF_PIPE_MAX_DFAS];
+	/* TIMES: chunks passed so far by filters[i], counted by the program
+	 * (atomically) in the slot's own copy; written as 0 by the loader */
+	__u64 fired[WF_PIPE_MAX_FILTERS];
 };
 
 struct wf_dfa_pool {

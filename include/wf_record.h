@@ -33,6 +33,13 @@ enum wf_record_kind {
 	 * the same CPU; action and pipe_gen say what and which pipeline.
 	 */
 	WF_REC_VERDICT = 3,
+	/*
+	 * A probability(p) filter decided: seq, chunk_len and dir name the
+	 * chunk, pipe_gen the pipeline; len = sizeof(struct wf_decision),
+	 * which follows the header.  Written when the decision is taken, so
+	 * before the chunk's own record when both are written.
+	 */
+	WF_REC_DECISION = 4,
 };
 
 enum wf_record_flags {
@@ -64,6 +71,18 @@ struct wf_record {
 	__u8 action;		/* VERDICT: enum wf_pipe_action_kind, else 0 */
 	__u32 pipe_gen;		/* VERDICT: generation of the pipeline that acted */
 	/* __u8 data[len] follows */
+};
+
+/* What a WF_REC_DECISION carries (include/wf_random.h has the draw). */
+struct wf_decision {
+	__u64 seed;
+	__u64 ident;		/* struct wf_flow.ident */
+	__u64 threshold;	/* the filter's: p * 2^32 */
+	__u32 message;		/* messages of the direction before the chunk */
+	__u32 draw;
+	__u8 filter;		/* index of the probability() filter */
+	__u8 passed;		/* draw < threshold */
+	__u8 pad[6];
 };
 
 /* Largest piece.  The per-CPU scratch slot holds one header + one piece. */

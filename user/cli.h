@@ -22,6 +22,7 @@ int wf_cmd_cleanup(int argc, char **argv);
 int wf_cmd_check(int argc, char **argv);
 int wf_cmd_dump(int argc, char **argv);
 int wf_cmd_watch(int argc, char **argv);
+int wf_cmd_decisions(int argc, char **argv);
 int wf_cmd_decode(int argc, char **argv);
 
 /* Strict number parsing for options: the whole string, within [min, max]. */

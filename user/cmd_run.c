@@ -19,11 +19,13 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include "actions.h"
 #include "cli.h"
 #include "command_exec.h"
 #include "control_server.h"
+#include "decision_log.h"
 #include "pipeline_publish.h"
 #include "fifo_server.h"
 #include "instance_lock.h"
@@ -52,10 +54,12 @@ struct run_opts {
 	bool port_set;
 	int lock_fd;		/* held instance lock, where we publish ourselves */
 	bool inherit_fifo;	/* a dead loader created our FIFO: remove it on exit */
+	unsigned long seed;	/* of random decisions without seed(n) */
+	bool seed_set;
 };
 
 enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OPT_READY_FILE,
-       OPT_CGROUP, OPT_RTO_MIN, OPT_PROXY_PORT, OPT_MAX_BYTES, OPT_PCAP };
+       OPT_CGROUP, OPT_RTO_MIN, OPT_PROXY_PORT, OPT_MAX_BYTES, OPT_PCAP, OPT_SEED };
 
 /* Minimum RTO of the port's connections: retransmissions of bytes cut away
  * behind a held chunk after ~20 ms (DESIGN.md §7; the kernel takes 8000..200000). */
@@ -70,6 +74,7 @@ static const struct argp_option run_options[] = {
 	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "recorder memory for kept rows: their text, JSON and bytes (default 8 MiB; oldest dropped first, noted in the dump)", 0 },
 	{ "pcap", OPT_PCAP, "FILE", 0, "also write every recorded chunk to FILE as it happens (pcap; what wirefault did is noted in FILE" WF_PCAP_NOTES_SUFFIX ")", 0 },
 	{ "ring-size", OPT_RING_SIZE, "BYTES", 0, "kernel ring buffer size, a power of two >= 4096 (default 4 MiB)", 0 },
+	{ "seed", OPT_SEED, "N", 0, "seed of the random decisions of pipelines without seed(n): probability(p), delay(ms, jitter) (default: drawn at start and logged; the same seed and workload make the same decisions)", 0 },
 	{ "no-record", OPT_NO_RECORD, NULL, 0, "do not copy traffic to userspace (recorder.dump() stays empty)", 0 },
 	{ "answer-timeout", OPT_ANSWER_TIMEOUT, "MS", 0, "drop an answer nobody reads within MS (default 10000)", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write PATH once attached and listening (for scripts)", 0 },
@@ -122,6 +127,11 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_RECORD:
 		o->ld.record = false;
+		break;
+	case OPT_SEED:
+		if (wf_parse_uint(arg, 0, INT64_MAX, &o->seed))
+			argp_error(state, "invalid --seed '%s': expected 0..9223372036854775807", arg);
+		o->seed_set = true;
 		break;
 	case OPT_ANSWER_TIMEOUT:
 		if (wf_parse_uint(arg, 1, 3600000, &o->answer_timeout_ms))
@@ -307,6 +317,16 @@ static int apply_startup_pipeline(struct wf_exec_ctx *exec)
 	return 0;
 }
 
+/* A seed short enough to type back in (--seed, seed(n)). */
+static uint64_t random_seed(void)
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)(wf_now_ns() ^ (uint64_t)getpid() << 16);
+	return v;
+}
+
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
 		 struct wf_placeholder *ph)
 {
@@ -336,6 +356,16 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		wf_pipe_publisher_fini(&pub);
 		return err;
 	}
+	exec.decisions = wf_decision_log_new(WF_DECISION_LOG_DEFAULT);
+	if (!exec.decisions) {
+		err = -ENOMEM;
+		wf_err("out of memory");
+		goto free_ring_reader;
+	}
+	wf_ring_reader_set_decisions(exec.rr, exec.decisions);
+	exec.seed = o->seed_set ? o->seed : random_seed();
+	wf_info("random decisions: seed %llu%s", (unsigned long long)exec.seed,
+		o->seed_set ? "" : " (drawn; run with --seed to make the same decisions again)");
 	actions = wf_actions_new(&(struct wf_actions_opts){
 		.events_fd = wf_loader_events_fd(ld),
 		.holds_fd = wf_loader_holds_fd(ld),

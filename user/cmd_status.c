@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mono_clock.h"
 #include "pipeline_compile.h"
+#include "wf_random.h"
 #include "wf_config.h"
 #include "wf_flow.h"
 #include "wf_hold.h"
@@ -127,15 +128,18 @@ static void print_filter_stats(const struct wf_pipeline *pipe)
 		}
 		printf("  chunks evaluated: %llu\n", (unsigned long long)sum.evaluated);
 		for (unsigned int i = 0; i < pipe->nfilters && i < WF_PIPE_MAX_FILTERS; i++) {
-			static const char *const kinds[] = {
-				[WF_PIPE_F_ON] = "onX", [WF_PIPE_F_CONTAINS] = "contains",
-				[WF_PIPE_F_MATCHES] = "matches", [WF_PIPE_F_AFTER] = "after",
-			};
-			__u8 k = pipe->filters[i].kind;
+			const struct wf_pipe_filter *f = &pipe->filters[i];
 
-			printf("  filter %u (%s): %llu passed\n", i + 1,
-			       k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k] ? kinds[k] : "?",
+			printf("  filter %u (%s): %llu passed", i + 1, wf_pipe_filter_name(f->kind),
 			       (unsigned long long)sum.passed[i]);
+			if (f->kind == WF_PIPE_F_TIMES)
+				printf(" (%llu of %llu times used)",
+				       (unsigned long long)(pipe->fired[i] < f->times ? pipe->fired[i] : f->times),
+				       (unsigned long long)f->times);
+			else if (f->kind == WF_PIPE_F_PROBABILITY)
+				printf(" (p = %.6g, decisions in `wirefault decisions`)",
+				       (double)f->threshold / (double)WF_PROBABILITY_ONE);
+			printf("\n");
 		}
 		printf("  action %s taken: %llu\n", wf_pipe_action_name(pipe->action),
 		       (unsigned long long)sum.acted);
@@ -176,6 +180,12 @@ static void print_pipeline(const struct loader_status *ls)
 			printf("pipeline: (the command text is in the loader's log)\n");
 		printf("  generation %u, slot %u, action %s: %s\n", pc.pipe.generation, slot,
 		       wf_pipe_action_name(pc.pipe.action), desc);
+		printf("  seed %llu: random decisions repeat with this seed (seed(n) or run --seed)\n",
+		       (unsigned long long)pc.pipe.seed);
+		if (ls->text)
+			printf("  decisions logged: %llu (%llu passed), %llu kept, %llu pushed out\n",
+			       status_num(ls, "decisions"), status_num(ls, "decisions_passed"),
+			       status_num(ls, "decisions_kept"), status_num(ls, "decisions_dropped"));
 		print_filter_stats(&pc.pipe);
 		if (cur.killall_gen == pc.pipe.generation)
 			printf("killall: in force: every chunk of every connection is killed until the next "

@@ -3,6 +3,7 @@
 #include "command.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,8 @@ static const char *const filter_names[] = {
 	[WF_FILTER_CONTAINS] = "contains",
 	[WF_FILTER_MATCHES] = "matches",
 	[WF_FILTER_AFTER] = "after",
+	[WF_FILTER_TIMES] = "times",
+	[WF_FILTER_PROBABILITY] = "probability",
 };
 
 const char *wf_action_name(enum wf_action_kind kind)
@@ -71,6 +74,8 @@ void wf_command_free(struct wf_command *cmd)
 			bytes_free(&f->matches);
 			break;
 		case WF_FILTER_AFTER:
+		case WF_FILTER_TIMES:
+		case WF_FILTER_PROBABILITY:
 			break;
 		}
 	}
@@ -116,6 +121,10 @@ static bool filter_equal(const struct wf_filter *a, const struct wf_filter *b)
 		return bytes_equal(&a->matches, &b->matches);
 	case WF_FILTER_AFTER:
 		return a->after == b->after;
+	case WF_FILTER_TIMES:
+		return a->times == b->times;
+	case WF_FILTER_PROBABILITY:
+		return a->probability == b->probability;
 	}
 	return false;
 }
@@ -129,7 +138,8 @@ bool wf_command_equal(const struct wf_command *a, const struct wf_command *b)
 	if (a->kind != WF_CMD_PIPELINE)
 		return true;
 	if (a->nfilters != b->nfilters || a->action.kind != b->action.kind ||
-	    a->action.arg != b->action.arg)
+	    a->action.arg != b->action.arg || a->action.jitter != b->action.jitter ||
+	    a->has_seed != b->has_seed || (a->has_seed && a->seed != b->seed))
 		return false;
 	for (i = 0; i < a->nfilters; i++)
 		if (!filter_equal(&a->filters[i], &b->filters[i]))
@@ -202,6 +212,19 @@ static void format_bytes(struct strbuf *sb, const struct wf_bytes *b)
 	strbuf_addc(sb, '"');
 }
 
+/* The shortest of %.1g..%.17g that reads back as the same double (0.1, not 0.10000000000000001). */
+static void format_float(struct strbuf *sb, double v)
+{
+	char buf[40];
+
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	strbuf_adds(sb, buf);
+}
+
 static void format_filter(struct strbuf *sb, const struct wf_filter *f)
 {
 	size_t i;
@@ -228,6 +251,14 @@ static void format_filter(struct strbuf *sb, const struct wf_filter *f)
 	case WF_FILTER_AFTER:
 		strbuf_addf(sb, ".after(%" PRIu64 ")", f->after);
 		break;
+	case WF_FILTER_TIMES:
+		strbuf_addf(sb, ".times(%" PRIu64 ")", f->times);
+		break;
+	case WF_FILTER_PROBABILITY:
+		strbuf_adds(sb, ".probability(");
+		format_float(sb, f->probability);
+		strbuf_addc(sb, ')');
+		break;
 	}
 }
 
@@ -245,11 +276,15 @@ char *wf_command_format(const struct wf_command *cmd)
 		break;
 	case WF_CMD_PIPELINE:
 		strbuf_adds(&sb, "conn");
+		if (cmd->has_seed)
+			strbuf_addf(&sb, ".seed(%" PRIu64 ")", cmd->seed);
 		for (i = 0; i < cmd->nfilters; i++)
 			format_filter(&sb, &cmd->filters[i]);
 		strbuf_addf(&sb, ".%s(", wf_action_name(cmd->action.kind));
 		if (wf_action_has_arg(cmd->action.kind))
 			strbuf_addf(&sb, "%" PRId64, cmd->action.arg);
+		if (cmd->action.jitter)
+			strbuf_addf(&sb, ", %" PRId64, cmd->action.jitter);
 		strbuf_addc(&sb, ')');
 		break;
 	}

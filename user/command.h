@@ -48,6 +48,8 @@ enum wf_filter_kind {
 	WF_FILTER_CONTAINS,	/* contains(b"bytes") */
 	WF_FILTER_MATCHES,	/* matches(b"regex") */
 	WF_FILTER_AFTER,	/* after(n) */
+	WF_FILTER_TIMES,	/* times(n): wirefault's own */
+	WF_FILTER_PROBABILITY,	/* probability(p): wirefault's own */
 };
 
 struct wf_filter {
@@ -63,6 +65,8 @@ struct wf_filter {
 		struct wf_bytes contains;	/* bytes to find in the chunk */
 		struct wf_bytes matches;	/* a Python bytes pattern, searched in the chunk */
 		uint64_t after;			/* chunks let through first */
+		uint64_t times;			/* chunks passed at most, all connections */
+		double probability;		/* 0 <= p <= 1 */
 	};
 };
 
@@ -80,6 +84,7 @@ enum wf_action_kind {
 struct wf_action {
 	enum wf_action_kind kind;
 	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY, DELAY: milliseconds (>= 0) */
+	int64_t jitter;		/* DELAY: each hold is arg +- up to jitter ms (0: exact) */
 };
 
 enum wf_command_kind {
@@ -93,6 +98,8 @@ struct wf_command {
 	struct wf_filter *filters;	/* PIPELINE: in order */
 	size_t nfilters;
 	struct wf_action action;	/* PIPELINE: exactly one, last */
+	bool has_seed;			/* PIPELINE: seed(n) was given */
+	uint64_t seed;			/* the seed of its random decisions (else the loader's) */
 };
 
 /* Frees what the command owns and zeroes it (freeing a zeroed command is fine). */
@@ -111,7 +118,7 @@ char *wf_command_format(const struct wf_command *cmd);
 /* Does the action take an argument (cancel's pid, a delay's milliseconds)? */
 bool wf_action_has_arg(enum wf_action_kind kind);
 
-/* The method names: "allow", "kill", ...; "on", "contains", "matches", "after". */
+/* The method names: "allow", "kill", ...; "on", "contains", "matches", "after", "times", ... */
 const char *wf_action_name(enum wf_action_kind kind);
 const char *wf_filter_name(enum wf_filter_kind kind);
 

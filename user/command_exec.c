@@ -7,6 +7,7 @@
 
 #include "command_parse.h"
 #include "copy_text.h"
+#include "decision_log.h"
 #include "loader.h"
 #include "log.h"
 #include "recorder.h"
@@ -48,8 +49,12 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	struct wf_pipe_compiled pc;
 	char err[512];
 	char *answer;
+	int rc;
 
-	if (wf_pipeline_compile(cmd, &pc, err, sizeof(err))) {
+	rc = wf_pipeline_compile(cmd, &pc, err, sizeof(err));
+	if (!rc && !cmd->has_seed)
+		pc.pipe.seed = x->seed;	/* the loader's: `run --seed` or drawn at start */
+	if (rc) {
 		wf_info("refused: %s", err);
 		answer = answer_text(err, answer_len);
 	} else if (!x->pub) {
@@ -65,8 +70,10 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	} else {
 		char *text = wf_command_format(cmd);
 
-		wf_info("active pipeline (generation %u): %s", pc.pipe.generation, text ? text : "?");
+		wf_info("active pipeline (generation %u, seed %llu): %s", pc.pipe.generation,
+			(unsigned long long)pc.pipe.seed, text ? text : "?");
 		set_pipeline_text(x, pc.pipe.generation, text);
+		x->pipeline_seed = pc.pipe.seed;
 		answer = answer_text("", answer_len);
 	}
 	wf_pipe_compiled_free(&pc);
@@ -139,4 +146,6 @@ void wf_exec_fini(struct wf_exec_ctx *x)
 {
 	free(x->pipeline_text);
 	x->pipeline_text = NULL;
+	wf_decision_log_free(x->decisions);
+	x->decisions = NULL;
 }

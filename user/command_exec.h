@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct wf_decision_log;
 struct wf_pipe_publisher;
 struct wf_recorder;
 struct wf_ring_reader;
@@ -31,6 +32,11 @@ struct wf_exec_ctx {
 	/* The active pipeline as a command (wf_command_format), NULL for none. */
 	char *pipeline_text;
 	uint32_t pipeline_gen;
+	/* Random decisions: the seed of pipelines without seed(n) (`run --seed`
+	 * or drawn), the active pipeline's, and their log (owned). */
+	uint64_t seed;
+	uint64_t pipeline_seed;
+	struct wf_decision_log *decisions;
 };
 
 /* Frees what the context owns. */

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,7 +144,7 @@ struct sx {
 
 /* fluent.py's classes, for its error texts. */
 enum cls {
-	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_ONPACKET,
+	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_TIMES, C_PROBABILITY, C_SEED, C_ONPACKET,
 	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE, C_DELAY,
 	C_RECORDER,
 };
@@ -153,6 +154,9 @@ static const char *const cls_names[] = {
 	[C_CONTAINS] = "Contains",
 	[C_MATCHES] = "Matches",
 	[C_AFTER] = "After",
+	[C_TIMES] = "Times",			/* wirefault's own */
+	[C_PROBABILITY] = "Probability",	/* wirefault's own */
+	[C_SEED] = "Seed",			/* wirefault's own */
 	[C_ONPACKET] = "OnPacket",
 	[C_ALLOW] = "AcceptHandler",
 	[C_KILL] = "KillHandler",
@@ -171,7 +175,7 @@ static bool is_action_cls(enum cls c)
 }
 
 enum method {
-	M_CONTAINS, M_MATCHES, M_AFTER,
+	M_CONTAINS, M_MATCHES, M_AFTER, M_TIMES, M_PROBABILITY, M_SEED,
 	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE, M_DELAY,
 	M_DUMP, M_RECORDER_RESET,
 };
@@ -184,6 +188,10 @@ static const struct {
 	[M_CONTAINS] = { "contains", "FilterableMixin.contains", "pattern" },
 	[M_MATCHES] = { "matches", "FilterableMixin.matches", "pattern" },
 	[M_AFTER] = { "after", "FilterableMixin.after", "times" },
+	/* wirefault's own filters (docs/commands.md) */
+	[M_TIMES] = { "times", "FilterableMixin.times", "n" },
+	[M_PROBABILITY] = { "probability", "FilterableMixin.probability", "p" },
+	[M_SEED] = { "seed", "FilterableMixin.seed", "n" },
 	[M_KILL] = { "kill", "ActionsMixin.kill", NULL },
 	[M_ALLOW] = { "allow", "ActionsMixin.allow", NULL },
 	[M_KILLALL] = { "killall", "ActionsMixin.killall", NULL },
@@ -211,6 +219,7 @@ struct value {
 	enum vkind kind;
 	size_t off;		/* where the expression starts */
 	int64_t i;		/* V_INT, V_BOOL */
+	double f;		/* V_FLOAT */
 	bool neg;		/* V_BIGINT */
 	const uint8_t *s;	/* V_STR, V_BYTES */
 	size_t slen;
@@ -2061,6 +2070,9 @@ static bool eval_unary(struct parser *p, const struct sx *e, struct value *v)
 			v->neg = !v->neg;
 		return true;
 	case V_FLOAT:
+		if (minus)
+			v->f = -v->f;
+		return true;
 	case V_IMAG:
 		return true;
 	default:
@@ -2068,6 +2080,35 @@ static bool eval_unary(struct parser *p, const struct sx *e, struct value *v)
 			 type_name(v));
 		return false;
 	}
+}
+
+/* An int or float as a double (an int beyond int64 as an infinity of its sign). */
+static double as_double(const struct value *v)
+{
+	switch (v->kind) {
+	case V_INT:
+	case V_BOOL:
+		return (double)v->i;
+	case V_BIGINT:
+		return v->neg ? -HUGE_VAL : HUGE_VAL;
+	case V_FLOAT:
+		return v->f;
+	default:
+		return 0;
+	}
+}
+
+/* A float literal's value: its text without the underscores Python allows in it. */
+static double float_literal(struct parser *p, const struct tok *t)
+{
+	char buf[128];
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->len && n + 1 < sizeof(buf); k++)
+		if (p->src[t->off + k] != '_')
+			buf[n++] = (char)p->src[t->off + k];
+	buf[n] = '\0';
+	return strtod(buf, NULL);
 }
 
 static bool eval_sum(struct parser *p, const struct sx *e, struct value *acc)
@@ -2138,6 +2179,7 @@ static bool eval_sum(struct parser *p, const struct sx *e, struct value *acc)
 			acc->neg = acc->kind == V_BIGINT ? acc->neg : r.neg;
 			acc->kind = V_BIGINT;
 		} else {
+			acc->f = as_double(acc) + as_double(&r);
 			acc->kind = acc->kind == V_IMAG || r.kind == V_IMAG ? V_IMAG : V_FLOAT;
 		}
 	}
@@ -2270,27 +2312,36 @@ struct call {
 };
 
 /* Python's argument binding for a method taking `param` (or nothing): its TypeError texts. */
-static bool bind(struct parser *p, const struct call *c, const char *qual, const char *param,
-		 const struct value **arg)
+/*
+ * Binds a call's arguments to params[0..nparams) (the first `required` of
+ * them required), as Python binds a method's: positionally, then by
+ * keyword; Python's TypeError texts for everything else.  args[k] is NULL
+ * for an optional parameter not given.
+ */
+static bool bind_params(struct parser *p, const struct call *c, const char *qual,
+			const char *const *params, size_t nparams, size_t required,
+			const struct value **args)
 {
-	size_t k, nparams = param ? 1 : 0;
-	size_t off = c->tr->tok->off;
+	size_t k, j, off = c->tr->tok->off;
 
-	*arg = NULL;
-	if (c->npos >= 1 && param)
-		*arg = &c->pos[0];
+	for (j = 0; j < nparams; j++)
+		args[j] = j < c->npos ? &c->pos[j] : NULL;
 	for (k = 0; k < c->nkw; k++) {
 		const struct tok *kw = c->kwname[k];
 		struct shown s;
 		bool cut;
 
 		show(&s, p->src + kw->off, kw->len, &cut);
-		if (param && name_is((const char *)p->src + kw->off, kw->len, param)) {
-			if (c->npos >= 1) {
-				py_error(p, off, "%s() got multiple values for argument '%s'", qual, param);
+		for (j = 0; j < nparams; j++)
+			if (name_is((const char *)p->src + kw->off, kw->len, params[j]))
+				break;
+		if (j < nparams) {
+			if (j < c->npos) {
+				py_error(p, off, "%s() got multiple values for argument '%s'", qual,
+					 params[j]);
 				return false;
 			}
-			*arg = &c->kwval[k];
+			args[j] = &c->kwval[k];
 			continue;
 		}
 		if (cut)
@@ -2300,15 +2351,35 @@ static bool bind(struct parser *p, const struct call *c, const char *qual, const
 		return false;
 	}
 	if (c->npos > nparams) {
-		py_error(p, off, "%s() takes %zu positional argument%s but %zu %s given", qual,
-			 nparams + 1, nparams + 1 == 1 ? "" : "s", c->npos + 1,
-			 c->npos + 1 == 1 ? "was" : "were");
+		if (required == nparams)
+			py_error(p, off, "%s() takes %zu positional argument%s but %zu %s given", qual,
+				 nparams + 1, nparams + 1 == 1 ? "" : "s", c->npos + 1,
+				 c->npos + 1 == 1 ? "was" : "were");
+		else
+			py_error(p, off, "%s() takes from %zu to %zu positional arguments but %zu %s "
+				 "given", qual, required + 1, nparams + 1, c->npos + 1,
+				 c->npos + 1 == 1 ? "was" : "were");
 		return false;
 	}
-	if (param && !*arg) {
-		py_error(p, off, "%s() missing 1 required positional argument: '%s'", qual, param);
-		return false;
+	for (j = 0; j < required; j++) {
+		if (!args[j]) {
+			py_error(p, off, "%s() missing 1 required positional argument: '%s'", qual,
+				 params[j]);
+			return false;
+		}
 	}
+	return true;
+}
+
+/* A method with at most one parameter (param NULL: none), which is required. */
+static bool bind(struct parser *p, const struct call *c, const char *qual, const char *param,
+		 const struct value **arg)
+{
+	const struct value *args[1] = { NULL };
+
+	if (!bind_params(p, c, qual, &param, param ? 1 : 0, param ? 1 : 0, args))
+		return false;
+	*arg = args[0];
 	return true;
 }
 
@@ -2371,6 +2442,7 @@ static bool call_filter(struct parser *p, enum method m, const struct call *c, s
 {
 	static const enum cls cls[] = {
 		[M_CONTAINS] = C_CONTAINS, [M_MATCHES] = C_MATCHES, [M_AFTER] = C_AFTER,
+		[M_TIMES] = C_TIMES, [M_PROBABILITY] = C_PROBABILITY, [M_SEED] = C_SEED,
 	};
 	const struct value *a;
 	struct wf_filter *f;
@@ -2427,6 +2499,37 @@ static bool call_filter(struct parser *p, enum method m, const struct call *c, s
 		if (f)
 			f->after = n < 0 ? 0 : (uint64_t)n;
 		break;
+	case M_TIMES:
+		if (int_arg(p, a, "times(n)", &n) && n < 0)
+			defer_error(p, a->off, "times(n) needs n >= 0, not %" PRId64, n);
+		f = new_filter(p, c, WF_FILTER_TIMES);
+		if (f)
+			f->times = (uint64_t)n;
+		break;
+	case M_PROBABILITY: {
+		double pr = a->kind == V_FLOAT ? a->f : a->kind == V_INT || a->kind == V_BOOL ?
+			    (double)a->i : NAN;
+
+		if (a->kind != V_FLOAT && a->kind != V_INT && a->kind != V_BOOL)
+			defer_error(p, a->off, "probability(p) needs a number, not %s", type_name(a));
+		else if (!(pr >= 0 && pr <= 1))
+			defer_error(p, a->off, "probability(p) needs 0 <= p <= 1, not %g", pr);
+		f = new_filter(p, c, WF_FILTER_PROBABILITY);
+		if (f)
+			f->probability = pr;
+		break;
+	}
+	case M_SEED:
+		/* not a filter: the seed of the pipeline's random decisions */
+		if (p->cmd->has_seed)
+			defer_error(p, a->off, "seed() given twice");
+		else if (int_arg(p, a, "seed(n)", &n) && n < 0)
+			defer_error(p, a->off, "seed(n) needs n >= 0, not %" PRId64, n);
+		if (!p->has_deferred) {
+			p->cmd->has_seed = true;
+			p->cmd->seed = (uint64_t)n;
+		}
+		break;
 	default:
 		return false;
 	}
@@ -2456,8 +2559,22 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_DELAY] = { WF_ACTION_DELAY, C_DELAY },
 	};
 
-	if (!bind(p, c, methods[m].qualname, methods[m].param, &a))
+	static const char *const delay_params[] = { "ms", "jitter" };
+	const struct value *delay_args[2];
+	int64_t jitter = 0;
+
+	if (m == M_DELAY) {
+		/* delay(ms[, jitter]) */
+		if (!bind_params(p, c, methods[m].qualname, delay_params, 2, 1, delay_args))
+			return false;
+		a = delay_args[0];
+		if (delay_args[1] && int_arg(p, delay_args[1], "delay(ms, jitter)", &jitter) &&
+		    (jitter < 0 || jitter > WF_COMMAND_MAX_HOLD_MS))
+			defer_error(p, delay_args[1]->off, "delay(ms, jitter) needs 0 <= jitter <= %d, "
+				    "not %" PRId64, WF_COMMAND_MAX_HOLD_MS, jitter);
+	} else if (!bind(p, c, methods[m].qualname, methods[m].param, &a)) {
 		return false;
+	}
 	if (m == M_CANCEL && int_arg(p, a, "cancel(pid)", &n)) {
 		if (n <= 0)
 			defer_error(p, a->off, "cancel(pid) needs a process id > 0, not %" PRId64
@@ -2476,6 +2593,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 	if (!p->has_deferred) {
 		p->cmd->action.kind = map[m].kind;
 		p->cmd->action.arg = n;
+		p->cmd->action.jitter = jitter;
 	}
 	p->tail = map[m].cls;
 	v->kind = V_NODE;
@@ -2735,6 +2853,9 @@ static bool call_value(struct parser *p, const struct trailer *tr, struct value 
 	case M_CONTAINS:
 	case M_MATCHES:
 	case M_AFTER:
+	case M_TIMES:
+	case M_PROBABILITY:
+	case M_SEED:
 		return call_filter(p, v->m, &c, v);
 	case M_DUMP:
 	case M_RECORDER_RESET:
@@ -2792,6 +2913,8 @@ static bool eval(struct parser *p, const struct sx *e, struct value *v)
 			v->i = (int64_t)e->tok->ival;
 		} else {
 			v->kind = e->tok->num == NUM_FLOAT ? V_FLOAT : V_IMAG;
+			if (v->kind == V_FLOAT)
+				v->f = float_literal(p, e->tok);
 		}
 		return true;
 	case SX_STRING:

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "command_exec.h"
+#include "decision_log.h"
 #include "log.h"
 #include "pcap_writer.h"
 #include "recorder.h"
@@ -267,6 +268,7 @@ static void answer_error(struct client *c, const char *msg)
 /* The loader's own state for `wirefault status`: key=value lines. */
 static void answer_status(struct wf_control_server *srv, struct client *c)
 {
+	struct wf_decision_log_stats ds = { 0 };
 	struct wf_recorder_stats st;
 	unsigned int watchers = 0;
 	long rss_kb = -1;
@@ -284,7 +286,14 @@ static void answer_status(struct wf_control_server *srv, struct client *c)
 			rss_kb = resident * (sysconf(_SC_PAGESIZE) / 1024);
 		fclose(f);
 	}
+	if (srv->x->decisions)
+		wf_decision_log_get_stats(srv->x->decisions, &ds);
 	strbuf_adds(&c->out, "ok\n");
+	strbuf_addf(&c->out, "seed=%llu\ndecisions=%llu\ndecisions_passed=%llu\n"
+		    "decisions_kept=%llu\ndecisions_dropped=%llu\n",
+		    (unsigned long long)srv->x->seed, (unsigned long long)ds.total,
+		    (unsigned long long)ds.passed, (unsigned long long)ds.kept,
+		    (unsigned long long)ds.dropped);
 	strbuf_addf(&c->out, "pipeline_gen=%u\npipeline=%s\n", srv->x->pipeline_gen,
 		    srv->x->pipeline_text ? srv->x->pipeline_text : "");
 	strbuf_addf(&c->out,
@@ -302,6 +311,26 @@ static void answer_status(struct wf_control_server *srv, struct client *c)
 	c->state = CLIENT_ANSWERING;
 }
 
+static void add_decision(void *ctx, const struct wf_decision_entry *e)
+{
+	struct client *c = ctx;
+
+	wf_decision_format(&c->out, e, c->format == FORMAT_JSON);
+}
+
+/* The decision log (`wirefault decisions`), oldest first, after what the ring holds now. */
+static void answer_decisions(struct wf_control_server *srv, struct client *c, bool json)
+{
+	wf_exec_catch_up(srv->x);
+	c->format = json ? FORMAT_JSON : FORMAT_TEXT;
+	strbuf_adds(&c->out, "ok\n");
+	if (srv->x->decisions)
+		wf_decision_log_for_each(srv->x->decisions, add_decision, c);
+	c->state = CLIENT_ANSWERING;
+	if (strbuf_failed(&c->out))
+		answer_error(c, "out of memory");
+}
+
 static void run_request(struct wf_control_server *srv, struct client *c)
 {
 	char verb[16] = "", format[16] = "", extra[16] = "", more[2] = "";
@@ -314,8 +343,13 @@ static void run_request(struct wf_control_server *srv, struct client *c)
 		answer_status(srv, c);
 		return;
 	}
+	if (n == 2 && !strcmp(verb, "decisions")) {
+		answer_decisions(srv, c, !strcmp(format, "json"));
+		return;
+	}
 	if (n < 2 || n > 3 || (n == 3 && !keep)) {
-		answer_error(c, "bad request: expected 'dump text|json|pcap [keep]', 'watch text|json' or 'status'");
+		answer_error(c, "bad request: expected 'dump text|json|pcap [keep]', 'watch text|json', "
+			     "'decisions text|json' or 'status'");
 		return;
 	}
 	if (!strcmp(format, "json"))

@@ -23,6 +23,7 @@ static const struct {
 	{ "cleanup", wf_cmd_cleanup, "remove everything a crashed loader left behind" },
 	{ "dump", wf_cmd_dump, "print the recorded traffic: dump rows, JSON lines, or a pcap file" },
 	{ "watch", wf_cmd_watch, "show the recorded traffic live, with the pipeline's verdicts" },
+	{ "decisions", wf_cmd_decisions, "print the random decisions (probability) made so far, to compare runs" },
 	{ "decode", wf_cmd_decode, "print the PostgreSQL messages of a capture file (no loader needed)" },
 	{ "check", wf_cmd_check, "parse and compile commands as the loader would (no loader needed)" },
 };
@@ -33,7 +34,7 @@ static void usage(FILE *out)
 		     "In-kernel (eBPF) fault injection for PostgreSQL wire traffic: a drop-in for\n"
 		     "the mitmproxy-based proxy of Citus' failure tests.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].doc);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].doc);
 	fprintf(out, "\nRun 'wirefault COMMAND --help' for the options of a command.\n"
 		     "\nEXAMPLES:\n"
 		     "  wirefault run --port 5432                 # as root, in the foreground\n"

@@ -13,6 +13,7 @@
 #include "pipeline_compile.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "command_parse.h"
 #include "regex.h"
+#include "wf_random.h"
 
 #define DFA_MAX_STATES	65535u	/* a state is a __u16 in the pool and in struct wf_pipe_dfa */
 
@@ -182,6 +184,8 @@ static int collect_regexes(struct compiler *c)
 				return fail(c, -ENOMEM, "out of memory");
 			break;
 		case WF_FILTER_AFTER:
+		case WF_FILTER_TIMES:
+		case WF_FILTER_PROBABILITY:
 			break;
 		}
 	}
@@ -454,6 +458,14 @@ static int fill_pipeline(struct compiler *c)
 			pf->kind = WF_PIPE_F_AFTER;
 			pf->after = f->after;
 			break;
+		case WF_FILTER_TIMES:
+			pf->kind = WF_PIPE_F_TIMES;
+			pf->times = f->times;
+			break;
+		case WF_FILTER_PROBABILITY:
+			pf->kind = WF_PIPE_F_PROBABILITY;
+			pf->threshold = wf_probability_threshold(f->probability);
+			break;
 		default:
 			return fail(c, -EINVAL, "internal error: filter kind %d", (int)f->kind);
 		}
@@ -464,7 +476,19 @@ static int fill_pipeline(struct compiler *c)
 	pipe->action = actions[cmd->action.kind];
 	if (wf_action_has_arg(cmd->action.kind))
 		pipe->action_arg = cmd->action.arg;
+	pipe->action_jitter = (uint32_t)cmd->action.jitter;
+	/* without seed(n), the loader puts its own in before publishing */
+	pipe->seed = cmd->seed;
 	return 0;
+}
+
+uint64_t wf_probability_threshold(double p)
+{
+	if (!(p > 0))
+		return 0;
+	if (p >= 1)
+		return WF_PROBABILITY_ONE;
+	return (uint64_t)llround(p * (double)WF_PROBABILITY_ONE);
 }
 
 int wf_pipeline_compile(const struct wf_command *cmd, struct wf_pipe_compiled *out, char *err,
@@ -511,10 +535,6 @@ void wf_pipe_compiled_free(struct wf_pipe_compiled *pc)
 
 int wf_pipe_compiled_describe(const struct wf_pipe_compiled *pc, char *buf, size_t size)
 {
-	static const char *const kinds[] = {
-		[WF_PIPE_F_ON] = "on", [WF_PIPE_F_CONTAINS] = "contains",
-		[WF_PIPE_F_MATCHES] = "matches", [WF_PIPE_F_AFTER] = "after",
-	};
 	const struct wf_pipeline *p = &pc->pipe;
 	size_t n = 0;
 
@@ -528,10 +548,7 @@ int wf_pipe_compiled_describe(const struct wf_pipe_compiled *pc, char *buf, size
 
 	ADD("%u filter%s", p->nfilters, plural(p->nfilters));
 	for (unsigned i = 0; i < p->nfilters && i < WF_PIPE_MAX_FILTERS; i++) {
-		uint8_t k = p->filters[i].kind;
-
-		ADD("%s%s", i ? ", " : " (", k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k] ?
-			    kinds[k] : "?");
+		ADD("%s%s", i ? ", " : " (", wf_pipe_filter_name(p->filters[i].kind));
 	}
 	ADD("%s, %u condition%s", p->nfilters ? ")" : "", p->nconds, plural(p->nconds));
 	for (unsigned i = 0; i < p->nconds && i < WF_PIPE_MAX_CONDS; i++)
@@ -561,6 +578,17 @@ int wf_pipeline_compile_text(const char *src, size_t len, struct wf_pipe_compile
 	rc = wf_pipeline_compile(&cmd, out, err, errsz);
 	wf_command_free(&cmd);
 	return rc;
+}
+
+const char *wf_pipe_filter_name(unsigned int kind)
+{
+	static const char *const names[] = {
+		[WF_PIPE_F_ON] = "on", [WF_PIPE_F_CONTAINS] = "contains",
+		[WF_PIPE_F_MATCHES] = "matches", [WF_PIPE_F_AFTER] = "after",
+		[WF_PIPE_F_TIMES] = "times", [WF_PIPE_F_PROBABILITY] = "probability",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
 }
 
 const char *wf_pipe_action_name(unsigned int action)

@@ -56,6 +56,9 @@ int wf_pipeline_compile(const struct wf_command *cmd, struct wf_pipe_compiled *o
 
 void wf_pipe_compiled_free(struct wf_pipe_compiled *pc);
 
+/* probability(p) as the kernel compares draws: p * 2^32, rounded (wf_random.h). */
+uint64_t wf_probability_threshold(double p);
+
 /*
  * Command text (Python source, as the FIFO carries it) -> compiled pipeline:
  * wf_command_parse() then wf_pipeline_compile().  *out as for
@@ -88,5 +91,8 @@ int wf_pipe_compiled_describe(const struct wf_pipe_compiled *pc, char *buf, size
 
 /* The command-language name of an enum wf_pipe_action_kind ("kill", ...), "action N" if unknown. */
 const char *wf_pipe_action_name(unsigned int action);
+
+/* A compiled filter's kind as the command names it: "on", "after", "times", ...; "?" if unknown. */
+const char *wf_pipe_filter_name(unsigned int kind);
 
 #endif /* WF_PIPELINE_COMPILE_H */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decision_log.h"
 #include "log.h"
 #include "recorder.h"
 #include "wf_record.h"
@@ -38,6 +39,7 @@ struct wf_ring_reader {
 	uint64_t tick;
 	uint64_t incomplete;
 	int64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	struct wf_decision_log *decisions;	/* probability() decisions go there; may be NULL */
 };
 
 /* The kernel stamps records with the monotonic clock; people want dates. */
@@ -167,7 +169,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct wf_ring_reader *rr = ctx;
 	const struct wf_record *r = data;
 
-	if (size < sizeof(*r) || size < sizeof(*r) + r->len || r->offset + (uint64_t)r->len > r->chunk_len) {
+	if (size < sizeof(*r) || size < sizeof(*r) + r->len ||
+	    (r->kind != WF_REC_DECISION && r->offset + (uint64_t)r->len > r->chunk_len)) {
 		wf_warn("ignoring a malformed ring record (%zu bytes)", size);
 		return 0;
 	}
@@ -197,6 +200,26 @@ static int on_record(void *ctx, void *data, size_t size)
 		if (wf_recorder_add_verdict(rr->rec, &v))
 			wf_debug("verdict %u on connection %llu found no recorded chunk", r->action,
 				 (unsigned long long)r->conn_id);
+		break;
+	}
+	case WF_REC_DECISION: {
+		struct wf_decision_entry e = {
+			.wall_ns = (uint64_t)((int64_t)r->ts_ns + rr->wall_offset_ns),
+			.conn_id = r->conn_id,
+			.flow = r->flow,
+			.seq = r->seq,
+			.chunk_len = r->chunk_len,
+			.pipe_gen = r->pipe_gen,
+			.dir = r->dir ? WF_DIR_BACKEND : WF_DIR_FRONTEND,
+		};
+
+		if (r->len < sizeof(e.d)) {
+			wf_warn("ignoring a malformed decision record (%u bytes)", r->len);
+			break;
+		}
+		memcpy(&e.d, r + 1, sizeof(e.d));
+		if (rr->decisions)
+			wf_decision_log_add(rr->decisions, &e);
 		break;
 	}
 	default:
@@ -232,6 +255,11 @@ void wf_ring_reader_free(struct wf_ring_reader *rr)
 		free(rr->partials[i].data);
 	ring_buffer__free(rr->rb);
 	free(rr);
+}
+
+void wf_ring_reader_set_decisions(struct wf_ring_reader *rr, struct wf_decision_log *log)
+{
+	rr->decisions = log;
 }
 
 int wf_ring_reader_drain(struct wf_ring_reader *rr)

@@ -2,7 +2,8 @@
 /*
  * Consumer of the kernel's `records` ring buffer: joins the pieces of each
  * chunk (a segment larger than one record is split by the kernel) and feeds
- * whole chunks and connection-close events to the recorder.
+ * whole chunks and connection-close events to the recorder, and random
+ * decisions to the decision log.
  *
  * The kernel writes without waking us up (a wake-up per record costs real
  * throughput, DESIGN.md §7), so the loader calls wf_ring_reader_drain() on a
@@ -13,11 +14,15 @@
 
 #include <stdint.h>
 
+struct wf_decision_log;
 struct wf_recorder;
 struct wf_ring_reader;
 
 struct wf_ring_reader *wf_ring_reader_new(int records_map_fd, struct wf_recorder *rec);
 void wf_ring_reader_free(struct wf_ring_reader *rr);
+
+/* Where WF_REC_DECISION records go (probability() decisions); NULL: nowhere. */
+void wf_ring_reader_set_decisions(struct wf_ring_reader *rr, struct wf_decision_log *log);
 
 /* Consume everything the kernel has written so far.  Returns records consumed or -errno. */
 int wf_ring_reader_drain(struct wf_ring_reader *rr);

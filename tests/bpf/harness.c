@@ -189,7 +189,17 @@ static int check_invariants(struct wf_harness *h)
 		const struct wf_record *r = &h->recs[i].hdr;
 
 		bool verdict = r->kind == WF_REC_VERDICT;
+		bool decision = r->kind == WF_REC_DECISION;
 
+		if (decision) {
+			/* a struct wf_decision follows; the chunk it names is seq, chunk_len */
+			if (r->len != sizeof(struct wf_decision) || r->dir > 1 || !r->conn_id ||
+			    !r->chunk_len || !r->pipe_gen || r->offset || r->flags || r->action) {
+				fprintf(stderr, "invariant: bad decision record %zu\n", i);
+				bad = 1;
+			}
+			continue;
+		}
 		if ((r->kind != WF_REC_CHUNK && r->kind != WF_REC_CLOSE && !verdict) || r->dir > 1 ||
 		    r->conn_id == 0 || (r->flags & ~7u) ||
 		    (uint64_t)r->offset + r->len > r->chunk_len ||

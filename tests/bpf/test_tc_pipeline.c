@@ -38,6 +38,7 @@
 #include <bpf/bpf.h>
 
 #include "byteorder.h"
+#include "wf_random.h"
 
 #define ETH_HLEN_ 14
 #define TCP_HLEN_TS 32		/* 20 + NOP, NOP, timestamps (tc_seg's options) */
@@ -1548,6 +1549,109 @@ static void test_blackhole(void **state)
 	conn_free(other);
 }
 
+/* times(n): n chunks over all connections, then nothing; a new command starts over. */
+static void test_times(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *a = conn_login(h, 4, 42300), *b = conn_login(h, 6, 42301);
+	struct tconn *c = conn_login(h, 4, 42302), *d = conn_login(h, 4, 42303);
+
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 't'\").times(2).kill()");
+	pass_query(a, "SELECT 1");		/* stopped by onQuery: does not count */
+	kill_query(a, "SELECT 't'");
+	kill_query(b, "SELECT 't'");		/* the second, on another connection */
+	pass_query(c, "SELECT 't'");		/* used up */
+	pass_query(c, "SELECT 't'");
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 2);
+	assert_int_equal(h_counter(h, WF_CNT_TIMES_EXHAUSTED), 2);
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 't'\").times(1).kill()");
+	kill_query(d, "SELECT 't'");
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 3);
+	conn_free(a);
+	conn_free(b);
+	conn_free(c);
+	conn_free(d);
+}
+
+/*
+ * probability(p): every decision is a WF_REC_DECISION whose draw is
+ * wf_draw(seed, the flow's ident, direction, message index, filter), the
+ * filter passes exactly when the draw is below p * 2^32, and the ident
+ * depends on the StartupMessage and its rank, not on ports.
+ */
+static void test_probability(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42400);
+	size_t i, decisions = 0, passed = 0;
+	uint64_t ident;
+	char q[32];
+
+	h_pipeline(h, "conn.seed(7).onQuery(query=\"^SELECT 'p'\").probability(0.5).kill()");
+	/* named by its StartupMessage, before any command */
+	ident = tc_flow(c).ident;
+	assert_true(ident != 0);
+	for (i = 0; i < 40 && !(tc_flow(c).flags & WF_FLOW_KILLED); i++) {
+		struct pg_wire b = { 0 };
+		struct sent s;
+
+		snprintf(q, sizeof(q), "SELECT 'p', %zu", i);
+		query(&b, q);
+		send_buf(c, C2S, &b, &s);
+		/* allowed, or killed: the segment becomes the FIN (passed either way) */
+		assert_int_equal(s.rv, TCX_NEXT_RETVAL);
+		pgw_free(&b);
+	}
+	h_drain(h);
+	for (i = 0; i < h->nrecs; i++) {
+		const struct wf_record *r = &h->recs[i].hdr;
+		struct wf_decision dd;
+
+		if (r->kind != WF_REC_DECISION)
+			continue;
+		memcpy(&dd, h->recs[i].data, sizeof(dd));
+		assert_true(dd.seed == 7);
+		assert_true(dd.ident == ident);
+		assert_int_equal(dd.filter, 1);
+		assert_true(dd.threshold == (1ULL << 31));
+		assert_int_equal(dd.draw, wf_draw(7, ident, WF_DIR_FRONTEND, dd.message, 1));
+		assert_int_equal(dd.passed, dd.draw < (1u << 31));
+		assert_int_equal(r->dir, WF_DIR_FRONTEND);
+		decisions++;
+		passed += dd.passed;
+	}
+	/* evaluation stops at the first kill: every decision but the last allowed */
+	assert_true(decisions >= 1);
+	assert_int_equal(passed, tc_flow(c).flags & WF_FLOW_KILLED ? 1 : 0);
+	assert_int_equal(h_counter(h, WF_CNT_DECISIONS), decisions);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), passed);
+	conn_free(c);
+}
+
+/* The ident: the same StartupMessage gets a new rank each time; another one another hash. */
+static void test_ident(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *a, *b, *c;
+
+	h_pipeline(h, "conn.onQuery().probability(1).allow()");
+	a = conn_login(h, 4, 42500);
+	b = conn_login(h, 4, 42501);	/* same StartupMessage, other port */
+	c = conn_login(h, 6, 42502);	/* same StartupMessage over IPv6 */
+	assert_true(tc_flow(a).ident != 0);
+	assert_true(tc_flow(a).ident != tc_flow(b).ident);
+	assert_true(tc_flow(c).ident != tc_flow(a).ident && tc_flow(c).ident != tc_flow(b).ident);
+	assert_true((tc_flow(a).ident & 1) && (tc_flow(b).ident & 1));
+	/* the same command again: ranks start over, so the first connection's ident comes back */
+	h_pipeline(h, "conn.onQuery().probability(1).allow()");
+	conn_free(b);
+	b = conn_login(h, 4, 42503);
+	assert_true(tc_flow(b).ident == tc_flow(a).ident);
+	conn_free(a);
+	conn_free(b);
+	conn_free(c);
+}
+
 static void filter_stats_sum(struct wf_harness *h, struct wf_filter_stats *sum, uint32_t gen)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -1660,6 +1764,9 @@ int main(void)
 		T(test_kill_fin_and_options),
 		T(test_scan_cost),
 		T(test_blackhole),
+		T(test_times),
+		T(test_probability),
+		T(test_ident),
 #undef T
 		cmocka_unit_test_setup_teardown(test_verdict_records_and_filter_stats,
 						h_setup_record, h_teardown),

@@ -196,6 +196,12 @@ static void ast_form(const struct wf_command *c, struct strbuf *out)
 		case WF_FILTER_AFTER:
 			strbuf_adds(out, ".after(N)");
 			break;
+		case WF_FILTER_TIMES:
+			strbuf_adds(out, ".times(N)");
+			break;
+		case WF_FILTER_PROBABILITY:
+			strbuf_adds(out, ".probability(P)");
+			break;
 		}
 	}
 	strbuf_addf(out, ".%s(%s)", wf_action_name(c->action.kind),
@@ -976,6 +982,70 @@ static void test_ast(void **state)
 	src = "conn.blackhole().kill()";
 	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
 	assert_non_null(strstr(e.msg, "'BlackholeHandler' object has no attribute 'kill'"));
+
+	/* delay(ms, jitter): the second argument is optional, by position or name */
+	src = "conn.onQuery().delay(50, 20)";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_int_equal(c.action.arg, 50);
+	assert_int_equal(c.action.jitter, 20);
+	wf_command_free(&c);
+	check_ok(src, src);
+	check_ok("conn.delay(jitter=5, ms=10)", "conn.delay(10, 5)");
+	check_ok("conn.delay(10, 0)", "conn.delay(10)");
+	src = "conn.delay(10, -1)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay(ms, jitter) needs 0 <= jitter <= 3600000, not -1"));
+	src = "conn.delay(10, 1, 2)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay() takes from 2 to 3 positional arguments but 4 were given"));
+	src = "conn.delay(10, ms=3)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay() got multiple values for argument 'ms'"));
+	src = "conn.delay(jitter=3)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "delay() missing 1 required positional argument: 'ms'"));
+
+	/* times(n), probability(p), seed(n): wirefault's own, anywhere before the action */
+	src = "conn.seed(42).onQuery(query=\"^COMMIT\").probability(0.25).times(3).kill()";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_true(c.has_seed);
+	assert_int_equal(c.seed, 42);
+	assert_int_equal(c.nfilters, 3);
+	assert_int_equal(c.filters[1].kind, WF_FILTER_PROBABILITY);
+	assert_true(c.filters[1].probability == 0.25);
+	assert_int_equal(c.filters[2].kind, WF_FILTER_TIMES);
+	assert_int_equal(c.filters[2].times, 3);
+	wf_command_free(&c);
+	check_ok(src, src);
+	check_ok("conn.onQuery().seed(7).reset()", "conn.seed(7).onQuery().reset()");
+	check_ok("conn.probability(1).kill()", "conn.probability(1).kill()");
+	check_ok("conn.probability(0.1).kill()", "conn.probability(0.1).kill()");
+	check_ok("conn.probability(-0.0 + 0.5).kill()", "conn.probability(0.5).kill()");
+	check_ok("conn.probability(True).kill()", "conn.probability(1).kill()");
+	check_ok("conn.times(0).kill()", "conn.times(0).kill()");
+	check_ok("conn.times(n=2).kill()", "conn.times(2).kill()");
+	{
+		static const struct { const char *src, *msg; } bad[] = {
+			{ "conn.probability(1.5).kill()", "probability(p) needs 0 <= p <= 1, not 1.5" },
+			{ "conn.probability(-0.1).kill()", "probability(p) needs 0 <= p <= 1, not -0.1" },
+			{ "conn.probability('x').kill()", "probability(p) needs a number, not str" },
+			{ "conn.probability().kill()",
+			  "probability() missing 1 required positional argument: 'p'" },
+			{ "conn.times(-1).kill()", "times(n) needs n >= 0, not -1" },
+			{ "conn.times(1.5).kill()", "times(n) needs an int, not float" },
+			{ "conn.seed(1).seed(2).kill()", "seed() given twice" },
+			{ "conn.seed(-3).kill()", "seed(n) needs n >= 0, not -3" },
+			{ "conn.seed(99999999999999999999).kill()", "seed(n): integer out of range" },
+			{ "conn.times(2).kill().times(1)", "'KillHandler' object has no attribute 'times'" },
+		};
+
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			if (!parse(bad[k].src, strlen(bad[k].src), &c, &e))
+				fail_msg("accepted: %s", bad[k].src);
+			if (!strstr(e.msg, bad[k].msg))
+				fail_msg("%s: got \"%s\", want \"%s\"", bad[k].src, e.msg, bad[k].msg);
+		}
+	}
 
 	/* enum fields at a fixed body offset: matched by their symbol names */
 	src = "conn.onDescribe(type=\"^portal$\", name=\"p1\").onReadyForQuery(state=\"idle\").kill()";

@@ -36,6 +36,7 @@
 #include "regex.h"
 #include "strbuf.h"
 #include "test_files.h"
+#include "wf_random.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define FE WF_DIR_FRONTEND
@@ -462,6 +463,8 @@ static void check_command_dfas(struct corpus *co, const struct wf_command *cmd,
 			corpus_regex_free(&r);
 			break;
 		case WF_FILTER_AFTER:
+		case WF_FILTER_TIMES:
+		case WF_FILTER_PROBABILITY:
 			break;
 		}
 	}
@@ -746,6 +749,34 @@ static void test_on_query_after_kill(void **state)
 	wf_pipe_compiled_free(&pc);
 	assert_null(pc.pool);
 	wf_pipe_compiled_free(&pc);	/* twice is fine */
+}
+
+/* times(n), probability(p), seed(n), delay(ms, jitter): wirefault's own. */
+static void test_random_and_counted(void **state)
+{
+	struct wf_pipe_compiled pc;
+	const struct wf_pipeline *p = &pc.pipe;
+
+	(void)state;
+	compile_ok("conn.seed(7).onQuery().probability(0.25).times(3).delay(40, 15)", &pc);
+	assert_int_equal(p->nfilters, 3);
+	assert_int_equal(p->filters[1].kind, WF_PIPE_F_PROBABILITY);
+	assert_true(p->filters[1].threshold == (1ULL << 30));	/* 0.25 * 2^32 */
+	assert_int_equal(p->filters[2].kind, WF_PIPE_F_TIMES);
+	assert_int_equal(p->filters[2].times, 3);
+	for (int i = 0; i < WF_PIPE_MAX_FILTERS; i++)
+		assert_true(p->fired[i] == 0);
+	assert_int_equal(p->action, WF_PIPE_A_DELAY);
+	assert_int_equal(p->action_arg, 40);
+	assert_int_equal(p->action_jitter, 15);
+	assert_true(p->seed == 7);
+	wf_pipe_compiled_free(&pc);
+
+	/* the ends: 0 never passes, 1 always (the draw is 32 bits) */
+	assert_true(wf_probability_threshold(0) == 0);
+	assert_true(wf_probability_threshold(1) == WF_PROBABILITY_ONE);
+	assert_true(wf_probability_threshold(1e-12) == 0);
+	assert_true(wf_probability_threshold(0.5) == (1ULL << 31));
 }
 
 static void test_on_filters(void **state)
@@ -1309,6 +1340,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_on_query_after_kill),
 		cmocka_unit_test(test_on_filters),
+		cmocka_unit_test(test_random_and_counted),
 		cmocka_unit_test(test_both_directions),
 		cmocka_unit_test(test_contains_matches),
 		cmocka_unit_test(test_sharing),

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "decision_log.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow_key.h"
+#include "strbuf.h"
+#include "wf_random.h"
+
+struct wf_decision_log {
+	struct wf_decision_entry *ring;
+	size_t cap, head, len;	/* entries ring[head], ring[head + 1], ... (mod cap) */
+	uint64_t total, passed, dropped;
+};
+
+struct wf_decision_log *wf_decision_log_new(size_t cap)
+{
+	struct wf_decision_log *log = calloc(1, sizeof(*log));
+
+	if (!log || !cap)
+		goto fail;
+	/* grown as decisions come: most runs make none */
+	log->cap = cap;
+	return log;
+fail:
+	free(log);
+	return NULL;
+}
+
+void wf_decision_log_free(struct wf_decision_log *log)
+{
+	if (!log)
+		return;
+	free(log->ring);
+	free(log);
+}
+
+void wf_decision_log_add(struct wf_decision_log *log, const struct wf_decision_entry *e)
+{
+	log->total++;
+	log->passed += e->d.passed != 0;
+	if (!log->ring) {
+		log->ring = malloc(log->cap * sizeof(*log->ring));
+		if (!log->ring) {
+			log->dropped++;
+			return;
+		}
+	}
+	if (log->len == log->cap) {
+		log->head = (log->head + 1) % log->cap;
+		log->len--;
+		log->dropped++;
+	}
+	log->ring[(log->head + log->len) % log->cap] = *e;
+	log->len++;
+}
+
+void wf_decision_log_for_each(const struct wf_decision_log *log,
+			      void (*fn)(void *ctx, const struct wf_decision_entry *e), void *ctx)
+{
+	for (size_t i = 0; i < log->len; i++)
+		fn(ctx, &log->ring[(log->head + i) % log->cap]);
+}
+
+void wf_decision_log_get_stats(const struct wf_decision_log *log, struct wf_decision_log_stats *st)
+{
+	st->total = log->total;
+	st->passed = log->passed;
+	st->kept = log->len;
+	st->dropped = log->dropped;
+}
+
+void wf_decision_format(struct strbuf *sb, const struct wf_decision_entry *e, bool json)
+{
+	char client[WF_FLOW_KEY_TEXT_MAX], server[WF_FLOW_KEY_TEXT_MAX], when[32];
+	double p = (double)e->d.threshold / (double)WF_PROBABILITY_ONE;
+	double draw = (double)e->d.draw / (double)WF_PROBABILITY_ONE;
+	time_t secs = (time_t)(e->wall_ns / 1000000000u);
+	struct tm tm;
+
+	wf_flow_key_endpoint(&e->flow, false, client, sizeof(client));
+	wf_flow_key_endpoint(&e->flow, true, server, sizeof(server));
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (json) {
+		strbuf_addf(sb, "{\"time\":\"%s.%06uZ\",\"gen\":%u,\"conn\":%" PRIu64 ","
+			    "\"client\":\"%s\",\"server\":\"%s\",\"direction\":\"%s\","
+			    "\"seed\":%" PRIu64 ",\"ident\":\"%016" PRIx64 "\",\"message\":%u,"
+			    "\"filter\":%u,\"p\":%.6g,\"draw\":%.6f,\"passed\":%s}\n",
+			    when, (unsigned)(e->wall_ns % 1000000000u / 1000u), e->pipe_gen, e->conn_id,
+			    client, server, e->dir ? "backend" : "frontend", (uint64_t)e->d.seed,
+			    (uint64_t)e->d.ident, e->d.message, e->d.filter, p, draw,
+			    e->d.passed ? "true" : "false");
+		return;
+	}
+	strbuf_addf(sb, "%s.%06uZ gen %u conn %" PRIu64 " %s %s %s seed %" PRIu64 " ident %016" PRIx64
+		    " message %u filter %u p %.6g draw %.6f %s\n",
+		    when, (unsigned)(e->wall_ns % 1000000000u / 1000u), e->pipe_gen, e->conn_id,
+		    client, e->dir ? "<" : ">", server, (uint64_t)e->d.seed, (uint64_t)e->d.ident,
+		    e->d.message, e->d.filter, p, draw, e->d.passed ? "pass" : "allow");
+}
