@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test
 #   make fuzz       fuzz the command parser, then the PostgreSQL decoder, FUZZ_SECONDS each (default 300)
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
+#   make demo-bank  the same with a Jepsen-style bank workload under random kills, resets, delays
 #   make bench      install what it needs, run every benchmark, write docs/performance.md
 #                   (~15 min; BENCH_QUICK=1 for a smoke run; bench/run.sh lists the knobs)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
@@ -69,7 +70,7 @@ PQ_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/inclu
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check fuzz test test-unit test-bpf test-e2e demo bank deps vmlinux install uninstall clean bench bench-build
+.PHONY: all check fuzz test test-unit test-bpf test-e2e demo demo-bank bank deps vmlinux install uninstall clean bench bench-build
 
 all: $(OUT)/wirefault
 
@@ -168,6 +169,10 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+demo-bank: deps
+	@$(MAKE) --no-print-directory all bank
+	@scripts/demo-bank.sh
 
 deps:
 	@scripts/install-deps.sh
