@@ -497,6 +497,14 @@ static void vlog(const struct worker *w, const char *fmt, ...)
 	fprintf(stderr, "bank: thread %u: %s\n", w->id, line);	/* one call: lines never interleave */
 }
 
+/* What the server says outside an answer (a FATAL before it closes the connection): -v only. */
+static void worker_notice(void *arg, const char *message)
+{
+	const struct worker *w = arg;
+
+	vlog(w, "server: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* A connection, after as many attempts as allowed (backoff 10 ms doubling up to 1 s). */
 static PGconn *worker_connect(struct worker *w)
 {
@@ -512,8 +520,10 @@ static PGconn *worker_connect(struct worker *w)
 		}
 		snprintf(app, sizeof(app), "bank-%u-%u", w->id, w->connections++);
 		pc = connect_named(w->o, w->o->conninfo, app);
-		if (PQstatus(pc) == CONNECTION_OK)
+		if (PQstatus(pc) == CONNECTION_OK) {
+			PQsetNoticeProcessor(pc, worker_notice, w);
 			return pc;
+		}
 		w->c.connect_failures++;
 		vlog(w, "connection %s failed: %.*s", app, (int)strcspn(PQerrorMessage(pc), "\n"),
 		     PQerrorMessage(pc));
