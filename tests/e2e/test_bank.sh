@@ -112,7 +112,7 @@ assert_eq "$APPLIED" "$INDET" "acklost: every COMMIT whose answer was killed was
 
 # A silent partition: only the client's timers end it (tcp_user_timeout, its deadline), only the
 # server's end the session holding the rows (idle_in_transaction_session_timeout).
-K=8 phase blackhole blackhole 4 --timeout 500
+K=8 phase blackhole blackhole 4 --timeout 1000
 [ "$INDET" -gt 0 ] || fail "blackhole: no COMMIT vanished"
 assert_eq "$D_VERDICT_BLACKHOLE" "$INDET" "blackhole: VERDICT_BLACKHOLE against indeterminate transfers"
 assert_eq "$APPLIED" "0" "blackhole: a COMMIT that vanished was applied"
