@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test
 #   make fuzz       fuzz the command parser, then the PostgreSQL decoder, FUZZ_SECONDS each (default 300)
 #   make demo       install missing packages, build, show a fault on a throwaway PostgreSQL
+#   make demo-bank  the same with a Jepsen-style bank workload under random kills, resets, delays
 #   make bench      install what it needs, run every benchmark, write docs/performance.md
 #                   (~15 min; BENCH_QUICK=1 for a smoke run; bench/run.sh lists the knobs)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF (committed)
@@ -64,10 +65,12 @@ BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_HELP  := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPFT_SRCS))
 E2E_TESTS  := $(sort $(wildcard tests/e2e/test_*.sh))
+BANK       := $(OUT)/tests/bank/bank
+PQ_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check fuzz test test-unit test-bpf test-e2e demo deps vmlinux install uninstall clean bench bench-build
+.PHONY: all check fuzz test test-unit test-bpf test-e2e demo demo-bank bank deps vmlinux install uninstall clean bench bench-build
 
 all: $(OUT)/wirefault
 
@@ -116,6 +119,15 @@ $(OUT)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELP) $(TLIB_SRCS) $(TLIB_HDRS) $(SKELS
 	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib $(SANFLAGS) $(WARNINGS) -o $@ $< $(BPFT_HELP) \
 		$(TLIB_SRCS) $(OUT)/libwirefault-san.a $(LDLIBS) -lcmocka
 
+# The bank workload of tests/e2e/test_bank.sh and make demo-bank (libpq, threads), sanitized like
+# every test program: a real run under faults exercises its error paths.
+$(BANK): tests/bank/bank.c $(OUT)/libwirefault-san.a | $(OUT)/tests/bank
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(SANFLAGS) $(WARNINGS) -pthread -o $@ $< \
+		$(OUT)/libwirefault-san.a -lpq
+
+bank: $(BANK)
+
 # ---- benchmarks (not tests: never timed in `make check`) --------------------------------------
 # Each bench/NAME.c is a program; they reuse the BPF tests' packet builder and the test library.
 $(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h $(TLIB_SRCS) \
@@ -138,7 +150,7 @@ test-unit: $(UNIT_BINS) $(OUT)/wirefault
 test-bpf: $(BPFT_BINS)
 	@tests/run-suite.sh bpf $(BPFT_BINS)
 
-test-e2e: $(OUT)/wirefault
+test-e2e: $(OUT)/wirefault $(BANK)
 	@tests/run-suite.sh e2e $(E2E_TESTS)
 
 test: test-unit test-bpf test-e2e
@@ -157,6 +169,10 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+demo-bank: deps
+	@$(MAKE) --no-print-directory all bank
+	@scripts/demo-bank.sh
 
 deps:
 	@scripts/install-deps.sh
@@ -196,7 +212,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/wirefault/wirefault-helpers.sql
 	-rmdir $(DESTDIR)$(PREFIX)/libexec/wirefault $(DESTDIR)$(PREFIX)/share/wirefault
 
-$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf $(OUT)/bench:
+$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests/unit $(OUT)/tests/bpf $(OUT)/tests/bank $(OUT)/bench:
 	$(Q)mkdir -p $@
 
 clean:
