@@ -30,6 +30,21 @@ struct {
 	__type(value, __u64);	/* connections seen with this StartupMessage */
 } idents SEC(".maps");
 
+struct wf_ident_hash {
+	const __u8 *bytes;	/* the chunk's first bytes, in the recorder scratch slot */
+	__u32 n;
+	__u64 h;
+};
+
+/* One byte of FNV-1a; a bpf_loop callback (verified once, whatever the length). */
+static long wf_ident_hash_byte(__u32 i, struct wf_ident_hash *c)
+{
+	if (i >= c->n || i >= WF_IDENT_BYTES)
+		return 1;
+	c->h = (c->h ^ c->bytes[i]) * WF_FNV_PRIME;
+	return 0;
+}
+
 /*
  * Names the connection from its client's first chunk longer than 8 bytes
  * (shorter ones are SSLRequest or GSSENCRequest), read into this CPU's
@@ -39,25 +54,23 @@ static __noinline void wf_flow_identify(struct __sk_buff *skb, struct wf_flow *f
 					__u32 len, __u32 generation)
 {
 	struct wf_ident_key key = { .generation = generation };
-	__u32 cpu = bpf_get_smp_processor_id(), i, n = len;
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct wf_ident_hash c = { .h = WF_FNV_OFFSET, .n = len };
 	struct wf_rec_slot *slot;
-	__u64 h = WF_FNV_OFFSET, one = 1, rank = 0, *seen;
+	__u64 one = 1, rank = 0, *seen;
 
 	if (len <= 8 || f->ident)
 		return;
 	slot = bpf_map_lookup_elem(&rec_scratch, &cpu);
 	if (!slot)
 		return;
-	if (n > WF_IDENT_BYTES)
-		n = WF_IDENT_BYTES;
-	if (bpf_skb_load_bytes(skb, off, slot->data, n))
+	if (c.n > WF_IDENT_BYTES)
+		c.n = WF_IDENT_BYTES;
+	if (bpf_skb_load_bytes(skb, off, slot->data, c.n))
 		return;
-	for (i = 0; i < WF_IDENT_BYTES; i++) {
-		if (i >= n)
-			break;
-		h = (h ^ slot->data[i]) * WF_FNV_PRIME;
-	}
-	key.startup_hash = h;
+	c.bytes = slot->data;
+	bpf_loop(WF_IDENT_BYTES, wf_ident_hash_byte, &c, 0);
+	key.startup_hash = c.h;
 	seen = bpf_map_lookup_elem(&idents, &key);
 	if (seen)
 		rank = __sync_fetch_and_add(seen, 1);
@@ -65,7 +78,7 @@ static __noinline void wf_flow_identify(struct __sk_buff *skb, struct wf_flow *f
 		/* another CPU inserted it first */
 		if ((seen = bpf_map_lookup_elem(&idents, &key)))
 			rank = __sync_fetch_and_add(seen, 1);
-	f->ident = wf_ident_of(h, rank);
+	f->ident = wf_ident_of(c.h, rank);
 }
 
 #endif /* WF_BPF_IDENTITY_H */

@@ -59,7 +59,9 @@ static inline __s64 wf_jittered_ms(__s64 ms, __u32 jitter, __u32 draw)
 }
 
 /* A StartupMessage's hash (FNV-1a over its first bytes), then its rank mixed in. */
-#define WF_IDENT_BYTES		128
+/* A StartupMessage's bytes hashed: room for user, database, options and application_name
+ * (libpq puts application_name last, after options that can be long) */
+#define WF_IDENT_BYTES		2048
 #define WF_FNV_OFFSET		0xcbf29ce484222325ULL
 #define WF_FNV_PRIME		0x100000001b3ULL
 

@@ -43,28 +43,36 @@ chown postgres: "$tmp"
 runuser -u postgres -- "$pgbin/initdb" -D "$tmp/data" -A trust -U postgres --no-sync >/dev/null
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w \
 	-o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-"$wf" run --port "$port" --fifo "$fifo" --ready-file "$tmp/ready" 2>"$tmp/wirefault.log" &
+"$wf" run --port "$port" --fifo "$fifo" --ready-file "$tmp/ready" --seed "$seed" 2>"$tmp/wirefault.log" &
 wf_pid=$!
 for _ in $(seq 100); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 [ -e "$tmp/ready" ] || { cat "$tmp/wirefault.log"; exit 1; }
 "$wf" status | sed -n '1,2p'
 "$bank" --check-conninfo "$direct" --init --accounts $accounts --balance $balance
 
-# The faults, drawn from the seed: every kind once, in a seeded order, each with a seeded victim
-# (the n-th COMMIT, answer or UPDATE of every connection) or delay.
+# The faults: every kind once, in an order drawn from the seed; which COMMITs, answers or UPDATEs
+# they hit is decided in the kernel by probability(p), reproducibly from `wirefault run --seed`
+# and each connection's name (bank-<thread>-<n>): `wirefault decisions` logs every decision.
 RANDOM=$seed
 kinds=(kill reset acklost update delay)
 for ((i = ${#kinds[@]} - 1; i > 0; i--)); do
 	j=$((RANDOM % (i + 1))); t=${kinds[i]}; kinds[i]=${kinds[j]}; kinds[j]=$t
 done
 describe() {	# KIND N -> "COMMAND|what it does"
+	local p
+	printf -v p '0.%02d' "$2"
 	case $1 in
-	kill) echo "conn.onQuery(query=\"^COMMIT\").after($2).kill()|every connection's COMMIT number $(($2 + 1)) is killed (FIN both ways) before the server sees it" ;;
-	reset) echo "conn.onQuery(query=\"^COMMIT\").after($2).reset()|every connection's COMMIT number $(($2 + 1)) is reset (RST both ways) before the server sees it" ;;
-	acklost) echo "conn.onCommandComplete(command=\"^COMMIT\").after($2).kill()|the server commits, but the answer to every connection's COMMIT number $(($2 + 1)) is killed" ;;
-	update) echo "conn.onQuery(query=\"^UPDATE\").after($2).kill()|every connection's UPDATE number $(($2 + 1)) is killed: the transaction never reaches COMMIT" ;;
-	delay) echo "conn.onQuery().delay($2)|every Query is held $2 ms" ;;
+	kill) echo "conn.onQuery(query=\"^COMMIT\").probability($p).kill()|each COMMIT is killed (FIN both ways) before the server sees it, with probability $p" ;;
+	reset) echo "conn.onQuery(query=\"^COMMIT\").probability($p).reset()|each COMMIT is reset (RST both ways) before the server sees it, with probability $p" ;;
+	acklost) echo "conn.onCommandComplete(command=\"^COMMIT\").probability($p).kill()|the server commits, but the answer is killed, with probability $p" ;;
+	update) echo "conn.onQuery(query=\"^UPDATE\").probability($p).kill()|each UPDATE is killed with probability $p: its transaction never reaches COMMIT" ;;
+	delay) echo "conn.onQuery().delay($2, $(($2 / 2)))|every Query is held $2 ms, give or take $(($2 / 2)) (drawn per Query)" ;;
 	esac
+}
+# decisions made by pipeline generation GEN: "N decisions, K passed"
+decisions_of() {
+	"$wf" decisions | awk -v g="$1" '$2 == "gen" && $3 == g { n++; if ($NF == "pass") k++ }
+		END { printf "%d random decisions, %d passed", n, k }'
 }
 
 say "the workload: $threads threads x $transfers transfers per round between $accounts accounts of $balance; seed $seed"
@@ -76,14 +84,15 @@ round=0 ind_applied=0 ind_lost=0
 for kind in calm "${kinds[@]}"; do
 	case $kind in
 	calm) cmd='conn.allow()'; what="no fault: the baseline" ;;
-	delay) n=$((5 + RANDOM % 16)) ;;		# drawn here: a subshell would reseed RANDOM
-	*) n=$((1 + RANDOM % 5)) ;;
+	delay) n=$((10 + RANDOM % 21)) ;;		# drawn here: a subshell would reseed RANDOM
+	*) n=$((5 + RANDOM % 16)) ;;		# p = 0.05 .. 0.20
 	esac
 	[ "$kind" = calm ] || IFS='|' read -r cmd what <<<"$(describe "$kind" "$n")"
 	say "round $round: $what"
 	echo "   $cmd"
 	send "$cmd"
 	before=$("$wf" status)
+	gen=$(sed -n 's/^  generation \([0-9]*\),.*/\1/p' <<<"$before")
 	rc=0
 	out=$("$bank" --conninfo "$faulted" --check-conninfo "$direct" --threads $threads \
 		--transfers $transfers --seed $((seed * 100 + round)) --run "round-$round" --check -v \
@@ -103,6 +112,7 @@ for kind in calm "${kinds[@]}"; do
 		[ "$n" -eq 0 ] || verdicts+="${verdicts:+, }$n ${v#*:}"
 	done
 	echo "   wirefault: ${verdicts:-nothing done} (chunks, from wirefault status)"
+	case $kind in kill | reset | acklost | update) echo "   $(decisions_of "$gen") (wirefault decisions)" ;; esac
 	grep '^check: run' <<<"$out" | sed -n '1p' | sed 's/^check: run [^:]*: /   Jepsen check: /'
 	applied=$(field indeterminate_applied check-run)
 	ind_applied=$((ind_applied + applied)) ind_lost=$((ind_lost + i - applied))
@@ -119,7 +129,8 @@ say "the whole bank after $round rounds, read through the Unix socket"
 "$bank" --check-conninfo "$direct" --check | sed 's/^check: /   /'
 echo "   indeterminate transfers: $ind_applied were applied, $ind_lost were not: a checker that took"
 echo "   them all for failed, or all for committed, would have been wrong"
-echo "   replay: WF_BANK_SEED=$seed make demo-bank draws the same faults and the same transfers"
+echo "   replay: WF_BANK_SEED=$seed make demo-bank draws the same faults, the same transfers and"
+echo "   the same kernel decisions (wirefault run --seed $seed; connections named bank-<thread>-<n>)"
 
 say "stopping wirefault (SIGTERM): nothing stays"
 kill -TERM "$wf_pid"; wait "$wf_pid"; wf_pid=

@@ -10,9 +10,10 @@
 source "$(dirname "$0")/lib.sh"
 
 # ---- the faults: the one place to change them ------------------------------------------------
-# Which COMMITs are hit.  after(3): every connection's 4th COMMIT (or COMMIT answer), exactly.
-# With wirefault's random filter: VICTIMS='probability(0.1)'; WF_SEED=42
-VICTIMS='after(3)'; WF_SEED=
+# Which COMMITs are hit: each with probability 0.1, decided reproducibly from the seed (the bank
+# names every connection bank-<thread>-<n>, so the decisions do not depend on the interleaving).
+# Deterministic alternative: VICTIMS='after(3)'; WF_SEED= (every connection's 4th COMMIT).
+VICTIMS='probability(0.1)'; WF_SEED=42
 declare -A FAULT=(
 	[calm]='conn.allow()'
 	[kill]="conn.onQuery(query=\"^COMMIT\").$VICTIMS.kill()"
@@ -43,13 +44,15 @@ field() { grep "^$2" <<<"$OUT" | grep -o "\b$1=[0-9]*" | cut -d= -f2; }
 
 # [THREADS=T K=N] phase LABEL FAULT SEED [bank options]: the fault in force, K transfers in each
 # of THREADS threads through the faulted port, the checks through the socket, the fault lifted.  Sets OUT (the bank's output),
-# the totals (COMMITTED, FAILED, INDET, DECLINED, RECONNECTS, ELAPSED, APPLIED: indeterminate
+# GEN (the fault's pipeline generation), the totals (COMMITTED, FAILED, INDET, DECLINED,
+# RECONNECTS, ELAPSED, APPLIED: indeterminate
 # transfers found in the log) and D_<COUNTER>: how much wirefault's verdict counters moved.
 phase() {
 	local label=$1 fault=$2 seed=$3 before after rc=0 c; shift 3
 	step "$label: ${FAULT[$fault]}"
 	"$WF" send --fifo "$WF_FIFO" "${FAULT[$fault]}" >/dev/null || fail "$label: the fault was refused"
 	before=$("$WF" status)
+	GEN=$(sed -n 's/^  generation \([0-9]*\),.*/\1/p' <<<"$before")
 	OUT=$("$BANK" --conninfo "$FAULTED" --check-conninfo "$DIRECT" --threads $THREADS --transfers $K \
 		--seed "$seed" --run "$label" --history "$WF_TMP/$label.history" --check "$@" \
 		2>"$WF_TMP/$label.err") || rc=$?
@@ -91,16 +94,23 @@ for f in kill reset; do
 	[ "$INDET" -gt 0 ] || fail "$f: no transfer was indeterminate"
 	assert_eq "$FAILED" "0" "$f: only COMMITs are hit"
 	assert_eq "$APPLIED" "0" "$f: a COMMIT the server never received was applied"
-	if [ $f = kill ]; then hit=$D_VERDICT_KILL; else hit=$D_VERDICT_RESET; fi
+	if [ $f = kill ]; then hit=$D_VERDICT_KILL; KILL_GEN=$GEN; else hit=$D_VERDICT_RESET; fi
 	assert_eq "$hit" "$INDET" "$f: COMMITs hit by wirefault against indeterminate transfers"
 	# after(3): the 4th, 8th, ... COMMIT of every connection, the same in each thread
 	[ "$VICTIMS" != 'after(3)' ] || assert_eq "$INDET" "$((THREADS * (K / 4)))" "$f: after(3) victims"
 done
 
-step "replay: the kill phase again, same workload seed, same fault: the same history"
+# decisions GEN: what names each random decision of pipeline generation GEN, sorted
+decisions() {
+	"$WF" decisions --json | jq -r --argjson g "$1" \
+		'select(.gen == $g) | [.seed, .ident, .direction, .message, .filter, .passed] | @tsv' | sort
+}
+step "replay: the kill phase again, same workload seed, same fault: the same decisions, the same history"
 phase kill-replay kill 2
+assert_eq "$(decisions "$GEN")" "$(decisions "$KILL_GEN")" "random decisions of the replay"
 diff "$WF_TMP/kill.history" "$WF_TMP/kill-replay.history" || fail "the replay differs from the kill phase"
-echo "identical: $(grep -c ' indeterminate ' "$WF_TMP/kill.history") indeterminate transfers at the same places"
+echo "identical: $(decisions "$GEN" | wc -l) decisions, $(grep -c ' indeterminate ' "$WF_TMP/kill.history")" \
+	"indeterminate transfers at the same places"
 
 # The server commits, its answer is killed: indeterminate again, and every one of them applied.
 # A checker that took indeterminate for failed would be wrong here, one that took it for
