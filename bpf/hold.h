@@ -23,10 +23,14 @@
 #include "wf_hold.h"
 #include "wf_random.h"
 
-/* Tells the loader; a lost event is counted (the hold then ends when the
- * loader's periodic sweep finds the slot). */
-static __always_inline void wf_event_send(__u32 kind, __u32 slot, __u32 gen,
-					  const struct wf_pipe_view *v, const struct wf_flow_key *key)
+/*
+ * Tells the loader (seq, dir: the segment an UNREACHABLE event is about); a
+ * lost event is counted (a hold then ends when the loader's periodic sweep
+ * finds the slot).
+ */
+static __always_inline void wf_event_send_seg(__u32 kind, __u32 slot, __u32 gen,
+					      const struct wf_pipe_view *v, const struct wf_flow_key *key,
+					      __u32 seq, __u8 dir)
 {
 	struct wf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
@@ -43,7 +47,17 @@ static __always_inline void wf_event_send(__u32 kind, __u32 slot, __u32 gen,
 	ev->action_arg = v->pipe ? v->pipe->action_arg : 0;
 	ev->ns = bpf_ktime_get_ns();
 	ev->key = *key;
+	ev->seq = seq;
+	ev->dir = dir;
+	ev->pad2[0] = ev->pad2[1] = ev->pad2[2] = 0;
 	bpf_ringbuf_submit(ev, 0);
+}
+
+/* An event about a connection as a whole (hold, killall). */
+static __always_inline void wf_event_send(__u32 kind, __u32 slot, __u32 gen,
+					  const struct wf_pipe_view *v, const struct wf_flow_key *key)
+{
+	wf_event_send_seg(kind, slot, gen, v, key, 0, 0);
 }
 
 /* Cuts the packet down to a bare ACK of its sender's at `seq`. */

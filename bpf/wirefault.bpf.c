@@ -7,7 +7,8 @@
  *
  * Each data segment's new bytes are one chunk for the pipeline of the
  * current command (pipeline.h); kill() and reset() turn the segment into
- * FINs or RSTs to both peers (verdict.h), cancel() and connect_delay() hold
+ * FINs or RSTs to both peers (verdict.h), blackhole() and unreachable() drop
+ * the connection's packets from then on, cancel() and connect_delay() hold
  * it for the loader to release (hold.h), killall() kills everything until
  * the next command (killall.h).  Everything the program does not act on, and every
  * internal failure, returns TCX_NEXT (run the next program, then deliver):
@@ -124,6 +125,13 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 		__sync_fetch_and_or(&f->flags, WF_FLOW_BLACKHOLED);
 		wf_count(WF_CNT_VERDICT_BLACKHOLE);
 		return TCX_DROP;
+	case WF_PIPE_A_UNREACHABLE:
+		/* Dropped as by blackhole(), and the sender is told by an ICMP
+		 * host unreachable (sent by the loader) quoting the segment. */
+		__sync_fetch_and_or(&f->flags, WF_FLOW_BLACKHOLED | WF_FLOW_UNREACHABLE);
+		wf_count(WF_CNT_VERDICT_UNREACHABLE);
+		wf_event_send_seg(WF_EVENT_UNREACHABLE, 0, 0, &ch->v, &p->key, ch->seq, p->dir);
+		return TCX_DROP;
 	case WF_PIPE_A_CONNECT_DELAY:
 		if (!ch->initial)	/* fluent.py delays the initial chunk only */
 			return TCX_NEXT;
@@ -184,6 +192,11 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		return wf_killed_flow_packet(skb, pkt);
 	if ((f->flags & WF_FLOW_BLACKHOLED) && !(pkt->tcp_flags & WF_TCP_SYN)) {
 		wf_count(WF_CNT_BLACKHOLE_DROPS);
+		/* a router without a route answers every datagram it drops */
+		if ((f->flags & WF_FLOW_UNREACHABLE) && pkt->payload_len &&
+		    !(pkt->tcp_flags & WF_TCP_RST))
+			wf_event_send_seg(WF_EVENT_UNREACHABLE, 0, 0, &ch.v, &pkt->key, pkt->seq,
+					  pkt->dir);
 		return TCX_DROP;
 	}
 

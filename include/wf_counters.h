@@ -55,6 +55,7 @@
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
 	X(VERDICT_BLACKHOLE,	"chunks blackholed: their connection's packets are dropped silently from then on") \
 	X(BLACKHOLE_DROPS,	"packets of blackholed connections dropped") \
+	X(VERDICT_UNREACHABLE,	"chunks made unreachable: dropped like blackhole(), each data segment answered with an ICMP unreachable") \
 	X(DECISIONS,		"probability() decisions written to the ring (wirefault decisions)") \
 	X(TIMES_EXHAUSTED,	"chunks a times(n) filter stopped: it had passed n already") \
 	X(KILLALL_KILLS,	"connections killed because killall() was in force") \
@@ -71,6 +72,8 @@
 	X(CANCEL_SIGNALS,	"SIGINTs sent by cancel()")			\
 	X(CANCEL_SIGNAL_FAILED,	"cancel() pids that could not be signalled (chunk delivered at once)") \
 	X(HOLDS_RELEASED,	"held chunks released by re-injecting their copy") \
+	X(UNREACHABLE_ICMPS,	"ICMP unreachables sent for unreachable() connections") \
+	X(UNREACHABLE_FAILED,	"unreachable() segments whose ICMP could not be sent (or whose event was lost)") \
 	X(HOLDS_RELEASED_ICMP,	"held chunks released by an ICMP burst (too big to copy)") \
 	X(HOLD_RELEASE_FAILED,	"held chunks whose release failed (the sender retransmits them)") \
 	X(KILLALL_SWEEPS,	"killall() sweeps of idle connections")	\

@@ -20,6 +20,11 @@ enum wf_event_kind {
 	/* killall() took effect: the loader makes idle connections of the
 	 * port speak, so that the program kills them too. */
 	WF_EVENT_KILLALL = 2,
+	/* unreachable(): a segment of key's connection was dropped (dir, seq
+	 * name it); the loader answers its sender with an ICMP host
+	 * unreachable (ICMPv6 no route) quoting it, as a router without a
+	 * route to the destination would. */
+	WF_EVENT_UNREACHABLE = 3,
 };
 
 struct wf_event {
@@ -32,6 +37,9 @@ struct wf_event {
 	__s64 action_arg;	/* HOLD: cancel's pid, connect_delay's milliseconds */
 	__u64 ns;		/* bpf_ktime_get_ns() */
 	struct wf_flow_key key;	/* the connection that triggered the event */
+	__u32 seq;		/* UNREACHABLE: TCP seq of the dropped segment */
+	__u8 dir;		/* UNREACHABLE: enum wf_dir of the dropped segment */
+	__u8 pad2[3];
 };
 
 #endif /* WF_EVENT_H */

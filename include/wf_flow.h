@@ -126,6 +126,9 @@ enum wf_flow_flags {
 	WF_FLOW_KILLED = 1u << 7,
 	/* blackhole(): every later packet of the connection is dropped silently */
 	WF_FLOW_BLACKHOLED = 1u << 8,
+	/* unreachable(): blackholed, and each dropped data segment is
+	 * answered with an ICMP host unreachable by the loader */
+	WF_FLOW_UNREACHABLE = 1u << 9,
 };
 
 struct wf_flow {

@@ -107,6 +107,10 @@ enum wf_pipe_action_kind {
 	/* every matching chunk held action_arg ms, then delivered (a hold, as
 	 * connect_delay's, but not only for the initial chunk) */
 	WF_PIPE_A_DELAY = 7,
+	/* as BLACKHOLE, and the loader answers the chunk, and every later
+	 * data segment of the connection, with an ICMP host unreachable to
+	 * its sender (WF_EVENT_UNREACHABLE) */
+	WF_PIPE_A_UNREACHABLE = 8,
 };
 
 enum wf_pipe_cond_kind {

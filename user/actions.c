@@ -9,7 +9,9 @@
 #include "hold_keeper.h"
 #include "killall_sweep.h"
 #include "log.h"
+#include "loader_counters.h"
 #include "packet_send.h"
+#include "unreachable.h"
 
 struct wf_actions {
 	struct ring_buffer *events;
@@ -40,6 +42,17 @@ static int on_event(void *ctx, void *data, size_t len)
 			ev.pipe_gen, a->port);
 		wf_killall_sweep(&a->ps, a->port, a->probe_ifindex, a->counters_fd, a->vconns_fd);
 		break;
+	case WF_EVENT_UNREACHABLE: {
+		int err = wf_unreachable_answer(&a->ps, &ev, (int)a->probe_ifindex);
+
+		if (err) {
+			wf_debug("unreachable(): no ICMP for a dropped segment: %s", strerror(-err));
+			wf_counter_add(a->counters_fd, WF_CNT_UNREACHABLE_FAILED, 1);
+		} else {
+			wf_counter_add(a->counters_fd, WF_CNT_UNREACHABLE_ICMPS, 1);
+		}
+		break;
+	}
 	default:
 		wf_warn("unknown event %u from the kernel ignored", ev.kind);
 	}

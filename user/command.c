@@ -20,6 +20,7 @@ static const char *const action_names[] = {
 	[WF_ACTION_CONNECT_DELAY] = "connect_delay",
 	[WF_ACTION_BLACKHOLE] = "blackhole",
 	[WF_ACTION_DELAY] = "delay",
+	[WF_ACTION_UNREACHABLE] = "unreachable",
 };
 
 static const char *const filter_names[] = {

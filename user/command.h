@@ -79,6 +79,7 @@ enum wf_action_kind {
 	WF_ACTION_CONNECT_DELAY,
 	WF_ACTION_BLACKHOLE,	/* wirefault's own: drop the connection's packets silently */
 	WF_ACTION_DELAY,	/* wirefault's own: hold each matching chunk for arg ms */
+	WF_ACTION_UNREACHABLE,	/* wirefault's own: blackhole, and ICMP host unreachable to senders */
 };
 
 struct wf_action {

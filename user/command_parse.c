@@ -146,7 +146,7 @@ struct sx {
 enum cls {
 	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_TIMES, C_PROBABILITY, C_SEED, C_ONPACKET,
 	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE, C_DELAY,
-	C_RECORDER,
+	C_UNREACHABLE, C_RECORDER,
 };
 
 static const char *const cls_names[] = {
@@ -166,18 +166,19 @@ static const char *const cls_names[] = {
 	[C_CONNECT_DELAY] = "ConnectDelayHandler",
 	[C_BLACKHOLE] = "BlackholeHandler",	/* wirefault's own */
 	[C_DELAY] = "DelayHandler",		/* wirefault's own */
+	[C_UNREACHABLE] = "UnreachableHandler",	/* wirefault's own */
 	[C_RECORDER] = "RecorderCommand",
 };
 
 static bool is_action_cls(enum cls c)
 {
-	return c >= C_ALLOW && c <= C_DELAY;
+	return c >= C_ALLOW && c <= C_UNREACHABLE;
 }
 
 enum method {
 	M_CONTAINS, M_MATCHES, M_AFTER, M_TIMES, M_PROBABILITY, M_SEED,
 	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE, M_DELAY,
-	M_DUMP, M_RECORDER_RESET,
+	M_UNREACHABLE, M_DUMP, M_RECORDER_RESET,
 };
 
 static const struct {
@@ -201,6 +202,7 @@ static const struct {
 	/* wirefault's own actions (docs/commands.md); fluent.py has no such method */
 	[M_BLACKHOLE] = { "blackhole", "ActionsMixin.blackhole", NULL },
 	[M_DELAY] = { "delay", "ActionsMixin.delay", "ms" },
+	[M_UNREACHABLE] = { "unreachable", "ActionsMixin.unreachable", NULL },
 	[M_DUMP] = { "dump", "RecorderCommand.dump", NULL },
 	[M_RECORDER_RESET] = { "reset", "RecorderCommand.reset", NULL },
 };
@@ -2243,7 +2245,7 @@ static bool getattr(struct parser *p, const struct tok *t, struct value *v)
 	switch (v->kind) {
 	case V_NODE:
 		if (!is_action_cls(v->cls)) {
-			for (m = M_CONTAINS; m <= M_DELAY; m++) {
+			for (m = M_CONTAINS; m <= M_UNREACHABLE; m++) {
 				if (name_is(name, len, methods[m].name)) {
 					v->kind = V_METHOD;
 					v->m = m;
@@ -2557,6 +2559,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_CONNECT_DELAY] = { WF_ACTION_CONNECT_DELAY, C_CONNECT_DELAY },
 		[M_BLACKHOLE] = { WF_ACTION_BLACKHOLE, C_BLACKHOLE },
 		[M_DELAY] = { WF_ACTION_DELAY, C_DELAY },
+		[M_UNREACHABLE] = { WF_ACTION_UNREACHABLE, C_UNREACHABLE },
 	};
 
 	static const char *const delay_params[] = { "ms", "jitter" };
@@ -2964,7 +2967,7 @@ static bool finish(struct parser *p, const struct value *v)
 		else
 			own_error(p, p->expr_end, "the pipeline has no action: end it with .allow(), "
 				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms), "
-				  ".blackhole() or .delay(ms)");
+				  ".blackhole(), .unreachable() or .delay(ms)");
 		return false;
 	case V_RECORDER:
 		if (!p->recorder) {

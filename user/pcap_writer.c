@@ -243,9 +243,11 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 			return err;
 		break;
 	case WF_PIPE_A_BLACKHOLE:
-		snprintf(text, sizeof(text), "dropped by wirefault: blackhole() of pipeline %" PRIu32
-			 " (this and every later packet of the connection, both ways, silently)",
-			 r->pipe_gen);
+	case WF_PIPE_A_UNREACHABLE:
+		snprintf(text, sizeof(text), "dropped by wirefault: %s() of pipeline %" PRIu32
+			 " (this and every later packet of the connection, both ways, %s)",
+			 action, r->pipe_gen, r->action == WF_PIPE_A_BLACKHOLE ? "silently" :
+			 "each data segment answered with an ICMP host unreachable");
 		for (uint64_t f = first_frame; f < w->frames + 1; f++)
 			note(w, f, r, text);
 		break;

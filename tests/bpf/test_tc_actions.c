@@ -1566,6 +1566,66 @@ static void test_own_packets_ipv6(void **state)
 	own_packets(*state, 6);
 }
 
+/* ---- 6. unreachable(): dropped both ways, each data segment reported for its ICMP ---------- */
+
+static void unreachable(struct wf_harness *h, int family)
+{
+	struct tconn *c = conn_login(h, family, family == 6 ? 44110 : 44100);
+	struct pg_wire q = { 0 }, r = { 0 };
+	struct seg s;
+	struct evs e;
+	uint32_t qseq, rseq;
+
+	ev_open(&e, h);
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 'gone'\").unreachable()");
+	pgw_query(&q, "SELECT 'gone'");
+	qseq = c->next[C2S];
+	seg(c, C2S, qseq, PSH_ACK, q.data, q.len, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	assert_true(tc_flow(c).flags & WF_FLOW_BLACKHOLED);
+	assert_true(tc_flow(c).flags & WF_FLOW_UNREACHABLE);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_UNREACHABLE), 1);
+	assert_int_equal(ev_count(&e), 1);
+	assert_int_equal(e.ev[0].kind, WF_EVENT_UNREACHABLE);
+	assert_int_equal(e.ev[0].seq, qseq);
+	assert_int_equal(e.ev[0].dir, WF_DIR_FRONTEND);
+	assert_key(&e.ev[0].key, c);
+
+	/* its retransmission and the server's data: dropped, each reported */
+	seg(c, C2S, qseq, PSH_ACK, q.data, q.len, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	pgw_ready_for_query(&r, 'I');
+	rseq = c->next[S2C];
+	seg(c, S2C, rseq, PSH_ACK, r.data, r.len, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	assert_int_equal(ev_count(&e), 3);
+	assert_int_equal(e.ev[1].seq, qseq);
+	assert_int_equal(e.ev[2].seq, rseq);
+	assert_int_equal(e.ev[2].dir, WF_DIR_BACKEND);
+	/* bare ACKs and FINs go silently, as blackhole()'s */
+	seg(c, C2S, qseq + (uint32_t)q.len, PB_TCP_ACK, NULL, 0, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	seg(c, S2C, rseq + (uint32_t)r.len, FIN_ACK, NULL, 0, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	assert_int_equal(ev_count(&e), 3);
+	assert_int_equal(h_counter(h, WF_CNT_BLACKHOLE_DROPS), 4);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL) + h_counter(h, WF_CNT_VERDICT_RESET), 0);
+	ev_close(&e);
+	pgw_free(&q);
+	pgw_free(&r);
+	conn_free(c);
+}
+
+static void test_unreachable_ipv4(void **state)
+{
+	unreachable(*state, 4);
+}
+
+static void test_unreachable_ipv6(void **state)
+{
+	unreachable(*state, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1589,6 +1649,8 @@ int main(void)
 		T(test_killall_retransmission_ipv6),
 		T(test_own_packets_ipv4),
 		T(test_own_packets_ipv6),
+		T(test_unreachable_ipv4),
+		T(test_unreachable_ipv6),
 #undef T
 	};
 	int rc;

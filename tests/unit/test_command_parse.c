@@ -748,11 +748,11 @@ static void test_own_texts(void **state)
 		const char *src, *msg;
 	} cases[] = {
 		{ "conn.after(1)", "the pipeline has no action: end it with .allow(), .kill(), .reset(), "
-		  ".killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (column 14)" },
+		  ".killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (column 14)" },
 		{ "conn.after(1)\n", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (column 14)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (column 14)" },
 		{ "(\nconn.after(1))", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole() or .delay(ms) (line 2, column 15)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (line 2, column 15)" },
 		{ "conn.onErrorResponse().kill()", "onErrorResponse(): fluent.py's structs.py does not "
 		  "decode ErrorResponse messages, so this filter would never match (column 6)" },
 		{ "conn.onCommandcomplete().kill()",
@@ -982,6 +982,15 @@ static void test_ast(void **state)
 	src = "conn.blackhole().kill()";
 	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
 	assert_non_null(strstr(e.msg, "'BlackholeHandler' object has no attribute 'kill'"));
+
+	/* unreachable(): no argument, last */
+	check_ok("conn.onQuery(query=\"^COMMIT\").unreachable()", "conn.onQuery(query=\"^COMMIT\").unreachable()");
+	src = "conn.unreachable(1)";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "unreachable() takes 1 positional argument but 2 were given"));
+	src = "conn.unreachable().allow()";
+	assert_int_not_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_non_null(strstr(e.msg, "'UnreachableHandler' object has no attribute 'allow'"));
 
 	/* delay(ms, jitter): the second argument is optional, by position or name */
 	src = "conn.onQuery().delay(50, 20)";
