@@ -62,7 +62,7 @@ step "status: the pipeline as its command, filters, recorder"
 st=$("$WF" status)
 echo "$st" | sed -n '1,12p'
 assert_contains "$st" 'pipeline: conn.onQuery(query="never matches").after(3).reset()'
-assert_contains "$st" "filter 1 (onX): 0 passed"
+assert_contains "$st" "filter 1 (on): 0 passed"
 assert_contains "$st" "filter 2 (after): 0 passed"
 assert_contains "$st" "chunks killed 1"
 assert_contains "$st" "of 8.0 MiB, at most 100000 rows"
