@@ -96,6 +96,10 @@ enum wf_pipe_action_kind {
 	/* every matching chunk held action_arg ms, then delivered (a hold, as
 	 * connect_delay's, but not only for the initial chunk) */
 	WF_PIPE_A_DELAY = 7,
+	/* the chunk's direction delivers action_arg more bytes, counted from
+	 * the chunk's first new byte, then both peers get a FIN, as kill()'s
+	 * (the flow's trunc_* fields, include/wf_flow.h, carry the mark) */
+	WF_PIPE_A_TRUNCATE = 8,
 };
 
 enum wf_pipe_cond_kind {
@@ -139,7 +143,8 @@ struct wf_pipeline {
 	__u8 nconds;
 	__u8 ndfas;
 	__u8 action;		/* enum wf_pipe_action_kind */
-	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY: milliseconds */
+	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY, DELAY: milliseconds;
+				 * TRUNCATE: bytes (0..2^31-1) */
 	struct wf_pipe_filter filters[WF_PIPE_MAX_FILTERS];
 	struct wf_pipe_cond conds[WF_PIPE_MAX_CONDS];
 	/* Per direction and type byte: the ON filters naming such a message

@@ -145,7 +145,7 @@ struct sx {
 enum cls {
 	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_ONPACKET,
 	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE, C_DELAY,
-	C_RECORDER,
+	C_TRUNCATE, C_RECORDER,
 };
 
 static const char *const cls_names[] = {
@@ -162,18 +162,19 @@ static const char *const cls_names[] = {
 	[C_CONNECT_DELAY] = "ConnectDelayHandler",
 	[C_BLACKHOLE] = "BlackholeHandler",	/* wirefault's own */
 	[C_DELAY] = "DelayHandler",		/* wirefault's own */
+	[C_TRUNCATE] = "TruncateHandler",	/* wirefault's own */
 	[C_RECORDER] = "RecorderCommand",
 };
 
 static bool is_action_cls(enum cls c)
 {
-	return c >= C_ALLOW && c <= C_DELAY;
+	return c >= C_ALLOW && c <= C_TRUNCATE;
 }
 
 enum method {
 	M_CONTAINS, M_MATCHES, M_AFTER,
 	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE, M_DELAY,
-	M_DUMP, M_RECORDER_RESET,
+	M_TRUNCATE, M_DUMP, M_RECORDER_RESET,
 };
 
 static const struct {
@@ -193,6 +194,7 @@ static const struct {
 	/* wirefault's own actions (docs/commands.md); fluent.py has no such method */
 	[M_BLACKHOLE] = { "blackhole", "ActionsMixin.blackhole", NULL },
 	[M_DELAY] = { "delay", "ActionsMixin.delay", "ms" },
+	[M_TRUNCATE] = { "truncate", "ActionsMixin.truncate", "n" },
 	[M_DUMP] = { "dump", "RecorderCommand.dump", NULL },
 	[M_RECORDER_RESET] = { "reset", "RecorderCommand.reset", NULL },
 };
@@ -2201,7 +2203,7 @@ static bool getattr(struct parser *p, const struct tok *t, struct value *v)
 	switch (v->kind) {
 	case V_NODE:
 		if (!is_action_cls(v->cls)) {
-			for (m = M_CONTAINS; m <= M_DELAY; m++) {
+			for (m = M_CONTAINS; m <= M_TRUNCATE; m++) {
 				if (name_is(name, len, methods[m].name)) {
 					v->kind = V_METHOD;
 					v->m = m;
@@ -2454,6 +2456,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_CONNECT_DELAY] = { WF_ACTION_CONNECT_DELAY, C_CONNECT_DELAY },
 		[M_BLACKHOLE] = { WF_ACTION_BLACKHOLE, C_BLACKHOLE },
 		[M_DELAY] = { WF_ACTION_DELAY, C_DELAY },
+		[M_TRUNCATE] = { WF_ACTION_TRUNCATE, C_TRUNCATE },
 	};
 
 	if (!bind(p, c, methods[m].qualname, methods[m].param, &a))
@@ -2472,6 +2475,10 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		if (n < 0 || n > WF_COMMAND_MAX_HOLD_MS)
 			defer_error(p, a->off, "delay(ms) needs 0 <= ms <= %d, not %" PRId64,
 				    WF_COMMAND_MAX_HOLD_MS, n);
+	} else if (m == M_TRUNCATE && int_arg(p, a, "truncate(n)", &n)) {
+		if (n < 0 || n > WF_COMMAND_MAX_TRUNCATE)
+			defer_error(p, a->off, "truncate(n) needs 0 <= n <= %d bytes, not %" PRId64,
+				    WF_COMMAND_MAX_TRUNCATE, n);
 	}
 	if (!p->has_deferred) {
 		p->cmd->action.kind = map[m].kind;
@@ -2841,7 +2848,7 @@ static bool finish(struct parser *p, const struct value *v)
 		else
 			own_error(p, p->expr_end, "the pipeline has no action: end it with .allow(), "
 				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms), "
-				  ".blackhole() or .delay(ms)");
+				  ".blackhole(), .delay(ms) or .truncate(n)");
 		return false;
 	case V_RECORDER:
 		if (!p->recorder) {

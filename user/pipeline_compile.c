@@ -414,6 +414,7 @@ static int fill_pipeline(struct compiler *c)
 		[WF_ACTION_CONNECT_DELAY] = WF_PIPE_A_CONNECT_DELAY,
 		[WF_ACTION_BLACKHOLE] = WF_PIPE_A_BLACKHOLE,
 		[WF_ACTION_DELAY] = WF_PIPE_A_DELAY,
+		[WF_ACTION_TRUNCATE] = WF_PIPE_A_TRUNCATE,
 	};
 	const struct wf_command *cmd = c->cmd;
 	struct wf_pipeline *pipe = &c->out->pipe;
@@ -569,7 +570,7 @@ const char *wf_pipe_action_name(unsigned int action)
 		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
 		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
 		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay", [WF_PIPE_A_BLACKHOLE] = "blackhole",
-		[WF_PIPE_A_DELAY] = "delay",
+		[WF_PIPE_A_DELAY] = "delay", [WF_PIPE_A_TRUNCATE] = "truncate",
 	};
 	static __thread char other[24];
 
