@@ -28,8 +28,10 @@
  *   - one cut keeps at most wf_trim_frame_max bytes of frame (tcp_trim.h),
  *     and segments on lo reach 512 KiB: when more must be kept, the first
  *     part goes on without a FIN (TRUNCATE_PARTIAL) and the sender, its
- *     rest unacknowledged, retransmits that after its RTO (10 ms for the
- *     connections sock_ops lowered), to be cut in turn.
+ *     rest unacknowledged, retransmits that when its timers fire (a loss
+ *     probe, then the RTO sock_ops lowered to 10 ms), to be cut in turn:
+ *     measured, a 600 KB fetch cut 300001 bytes in took 139-249 ms instead
+ *     of 31 ms (docs/commands.md).
  * The chunk that set the mark and the chunk the mark falls in get a
  * verdict record each, with the number of their bytes that were delivered.
  * Two CPUs racing on one direction (stream.h) can reorder the cut, as they
