@@ -59,7 +59,7 @@ wf_flow_insert(struct wf_pkt *p, struct wf_flow *init, __u64 how)
 /*
  * A new entry is composed in a per-CPU scratch value, not on the stack: the
  * program's call chains must fit in 512 bytes of stack together, and a
- * struct wf_flow is 160 of them.
+ * struct wf_flow is 200 of them.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

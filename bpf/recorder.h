@@ -160,12 +160,14 @@ wf_record_close(const struct wf_config *cfg, struct wf_flow *f, const struct wf_
 /*
  * What the pipeline did to the chunk just recorded (never called for
  * allow): the loader's recorder, dump --json, watch and the pcap writer show
- * it next to the chunk.  Built in this CPU's scratch slot, which the chunk's
- * pieces are done with, because the stack is spoken for.
+ * it next to the chunk.  `delivered`: for truncate(), the chunk's bytes its
+ * receiver gets (0 for the other actions).  Built in this CPU's scratch
+ * slot, which the chunk's pieces are done with, because the stack is
+ * spoken for.
  */
 static __always_inline void
 wf_record_verdict(const struct wf_config *cfg, const struct wf_flow *f, const struct wf_flow_key *key,
-		  __u8 dir, __u32 seq, __u32 len, __u8 action, __u32 pipe_gen)
+		  __u8 dir, __u32 seq, __u32 len, __u8 action, __u32 pipe_gen, __u32 delivered)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct wf_rec_slot *slot;
@@ -182,7 +184,7 @@ wf_record_verdict(const struct wf_config *cfg, const struct wf_flow *f, const st
 	slot->hdr.flow = *key;
 	slot->hdr.seq = seq;
 	slot->hdr.chunk_len = len;
-	slot->hdr.offset = 0;
+	slot->hdr.offset = delivered;
 	slot->hdr.len = 0;
 	slot->hdr.kind = WF_REC_VERDICT;
 	slot->hdr.dir = dir;

@@ -10,7 +10,8 @@
  * FINs or RSTs to both peers (verdict.h), blackhole() and unreachable() drop
  * the connection's packets from then on, cancel() and connect_delay() hold
  * it for the loader to release (hold.h), killall() kills everything until
- * the next command (killall.h).  Everything the program does not act on, and every
+ * the next command (killall.h), truncate() lets its direction deliver n more
+ * bytes, then kills (truncate.h).  Everything the program does not act on, and every
  * internal failure, returns TCX_NEXT (run the next program, then deliver):
  * fail open.  Each outcome is counted (include/wf_counters.h).
  *
@@ -28,7 +29,9 @@
  *   hold.h        cancel(), connect_delay(), delay(): held chunks
  *   identity.h    a connection's name for reproducible random decisions
  *   killall.h     killall()
+ *   truncate.h    truncate(n): a direction's mark, the cut
  *   tcp_inject.h  FIN/RST segments built from the packet in hand
+ *   tcp_trim.h    a data segment cut short, its checksum summed afresh
  *   virtual_port.h  --proxy-port: connect/getpeername hooks, which flows are ours
  *   recorder.h    ring-buffer records
  */
@@ -47,6 +50,7 @@
 #include "pipeline.h"
 #include "recorder.h"
 #include "stream.h"
+#include "truncate.h"
 #include "verdict.h"
 #include "virtual_port.h"
 
@@ -109,6 +113,8 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 				  struct wf_flow *f, struct wf_pkt *p, const struct wf_chunk *ch,
 				  __u8 action)
 {
+	int verdict;
+
 	switch (action) {
 	case WF_PIPE_A_ALLOW:
 		return TCX_NEXT;
@@ -120,6 +126,12 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 		wf_killall_fire(&ch->v, &p->key);
 		wf_count(WF_CNT_KILLALL_KILLS);
 		return wf_close_both(skb, f, p, ch->seq, WF_TCP_FIN);
+	case WF_PIPE_A_TRUNCATE:
+		verdict = wf_truncate(skb, f, p, ch);
+		if (verdict != WF_TRUNC_CLOSE)
+			return verdict;
+		return wf_close_both(skb, f, p, f->trunc_have[p->dir & 1],
+				     WF_TCP_FIN | WF_CLOSE_UNCOUNTED);
 	case WF_PIPE_A_BLACKHOLE:
 		/* No FIN, no RST: the peers find out by their own timers. */
 		__sync_fetch_and_or(&f->flags, WF_FLOW_BLACKHOLED);
@@ -199,6 +211,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 					  pkt->dir);
 		return TCX_DROP;
 	}
+	wf_trunc_acked(f, pkt);
 
 	/* An RST's payload (a diagnostic, if any) is never delivered. */
 	data = pkt->payload_len && !(pkt->tcp_flags & WF_TCP_RST);
@@ -216,17 +229,22 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		wf_count(WF_CNT_KILLALL_KILLS);
 		if (ch.len)
 			wf_record_verdict(cfg, f, &pkt->key, pkt->dir, ch.seq, ch.len,
-					  WF_PIPE_A_KILLALL, ch.v.gen);
+					  WF_PIPE_A_KILLALL, ch.v.gen, 0);
 		return wf_close_both(skb, f, pkt, seq, WF_TCP_FIN);
 	}
 	/* Never act on a SYN: data on it (TCP Fast Open) passes. */
 	if (data && !(pkt->tcp_flags & WF_TCP_SYN)) {
-		action = wf_pipe_eval(skb, f, &pkt->key, &ch);
-		/* connect_delay() acts on the initial chunk only */
-		if (action != WF_PIPE_A_ALLOW &&
+		/* a direction truncate() marked goes by its mark, not by the pipeline */
+		if (f->flags & wf_trunc_flag(pkt->dir))
+			action = WF_PIPE_A_TRUNCATE;
+		else
+			action = wf_pipe_eval(skb, f, &pkt->key, &ch);
+		/* connect_delay() acts on the initial chunk only; truncate()
+		 * records its verdicts itself */
+		if (action != WF_PIPE_A_ALLOW && action != WF_PIPE_A_TRUNCATE &&
 		    (action != WF_PIPE_A_CONNECT_DELAY || ch.initial))
 			wf_record_verdict(cfg, f, &pkt->key, pkt->dir, ch.seq, ch.len, action,
-					  ch.v.gen);
+					  ch.v.gen, 0);
 		verdict = wf_act(skb, cfg, f, pkt, &ch, action);
 		if (f->flags & WF_FLOW_KILLED)
 			return verdict;	/* our FINs replace the packet's own */

@@ -55,6 +55,12 @@
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \
 	X(VERDICT_BLACKHOLE,	"chunks blackholed: their connection's packets are dropped silently from then on") \
 	X(BLACKHOLE_DROPS,	"packets of blackholed connections dropped") \
+	X(VERDICT_TRUNCATE,	"chunks truncate(n) acted on: their direction delivers n more bytes, then both peers get a FIN") \
+	X(TRUNCATE_CUTS,	"directions cut at their truncate() mark: bytes up to it delivered, FIN to both peers") \
+	X(TRUNCATE_PARTIAL,	"segments across a truncate() mark too long to trim at once: a first part delivered, " \
+				"the sender retransmits the rest") \
+	X(TRUNCATE_HELD_BACK,	"segments across or after a truncate() mark dropped while the receiver still missed " \
+				"bytes before them") \
 	X(VERDICT_UNREACHABLE,	"chunks made unreachable: dropped like blackhole(), each data segment answered with an ICMP unreachable") \
 	X(DECISIONS,		"probability() decisions written to the ring (wirefault decisions)") \
 	X(TIMES_EXHAUSTED,	"chunks a times(n) filter stopped: it had passed n already") \

@@ -126,9 +126,14 @@ enum wf_flow_flags {
 	WF_FLOW_KILLED = 1u << 7,
 	/* blackhole(): every later packet of the connection is dropped silently */
 	WF_FLOW_BLACKHOLED = 1u << 8,
+	/* truncate(n) marked the client's (FRONTEND) or the server's (BACKEND)
+	 * direction: trunc_*[dir] below hold the mark.  BACKEND = FRONTEND << 1,
+	 * so the bit of direction d is WF_FLOW_TRUNCATE_FRONTEND << d. */
+	WF_FLOW_TRUNCATE_FRONTEND = 1u << 9,
+	WF_FLOW_TRUNCATE_BACKEND = 1u << 10,
 	/* unreachable(): blackholed, and each dropped data segment is
 	 * answered with an ICMP host unreachable by the loader */
-	WF_FLOW_UNREACHABLE = 1u << 9,
+	WF_FLOW_UNREACHABLE = 1u << 11,
 };
 
 struct wf_flow {
@@ -150,6 +155,18 @@ struct wf_flow {
 	__u32 hold_gen[WF_DIR__COUNT];
 	__u8 hold_slot[WF_DIR__COUNT];
 	__u8 pad[6];
+	/*
+	 * truncate(n), per direction while its WF_FLOW_TRUNCATE_* bit is set
+	 * (bpf/truncate.h): trunc_end is the sequence number the direction's
+	 * bytes stop at (the matching chunk's first new byte + n); trunc_have
+	 * how far the receiver has, or is sure to get, every byte (the
+	 * segment crossing trunc_end is cut only when it starts there or
+	 * before, so that the FIN after the cut comes in order); trunc_gen the
+	 * generation of the pipeline whose truncate() set the mark.
+	 */
+	__u32 trunc_end[WF_DIR__COUNT];
+	__u32 trunc_have[WF_DIR__COUNT];
+	__u32 trunc_gen[WF_DIR__COUNT];
 	/*
 	 * The connection's name for random decisions (include/wf_random.h):
 	 * a hash of its StartupMessage and of its rank among the connections

@@ -107,10 +107,14 @@ enum wf_pipe_action_kind {
 	/* every matching chunk held action_arg ms, then delivered (a hold, as
 	 * connect_delay's, but not only for the initial chunk) */
 	WF_PIPE_A_DELAY = 7,
+	/* the chunk's direction delivers action_arg more bytes, counted from
+	 * the chunk's first new byte, then both peers get a FIN, as kill()'s
+	 * (the flow's trunc_* fields, include/wf_flow.h, carry the mark) */
+	WF_PIPE_A_TRUNCATE = 8,
 	/* as BLACKHOLE, and the loader answers the chunk, and every later
 	 * data segment of the connection, with an ICMP host unreachable to
 	 * its sender (WF_EVENT_UNREACHABLE) */
-	WF_PIPE_A_UNREACHABLE = 8,
+	WF_PIPE_A_UNREACHABLE = 9,
 };
 
 enum wf_pipe_cond_kind {
@@ -158,7 +162,8 @@ struct wf_pipeline {
 	__u8 nconds;
 	__u8 ndfas;
 	__u8 action;		/* enum wf_pipe_action_kind */
-	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY, DELAY: milliseconds */
+	__s64 action_arg;	/* CANCEL: pid; CONNECT_DELAY, DELAY: milliseconds;
+				 * TRUNCATE: bytes (0..2^31-1) */
 	__u32 action_jitter;	/* DELAY: each hold is action_arg +- up to this many ms,
 				 * drawn like a PROBABILITY decision */
 	__u32 pad;

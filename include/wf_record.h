@@ -31,6 +31,8 @@ enum wf_record_kind {
 	 * The pipeline acted on a chunk (anything but allow): len = 0; seq,
 	 * chunk_len and dir name the chunk, which was recorded just before on
 	 * the same CPU; action and pipe_gen say what and which pipeline.
+	 * For truncate(), offset is how many of the chunk's bytes its receiver
+	 * gets (chunk_len: all of them, the mark lies further on).
 	 */
 	WF_REC_VERDICT = 3,
 	/*
@@ -63,7 +65,8 @@ struct wf_record {
 	struct wf_flow_key flow;
 	__u32 seq;		/* TCP seq of the chunk's first byte */
 	__u32 chunk_len;	/* payload bytes of the whole chunk */
-	__u32 offset;		/* offset of this piece's first byte in the chunk */
+	__u32 offset;		/* offset of this piece's first byte in the chunk
+				 * (VERDICT of truncate(): bytes delivered) */
 	__u32 len;		/* payload bytes following this header */
 	__u8 kind;		/* enum wf_record_kind */
 	__u8 dir;		/* enum wf_dir */

@@ -232,12 +232,13 @@ static void print_verdicts(const __u64 *c)
 {
 	printf("verdicts: %llu packets passed, %llu dropped; chunks killed %llu, reset %llu, held %llu "
 	       "(cancel/connect_delay/delay), blackholed %llu, unreachable %llu (%llu ICMPs sent), "
-	       "killed by killall %llu\n",
+	       "truncated %llu (cut %llu), killed by killall %llu\n",
 	       (unsigned long long)c[WF_CNT_VERDICT_PASS], (unsigned long long)c[WF_CNT_VERDICT_DROP],
 	       (unsigned long long)c[WF_CNT_VERDICT_KILL], (unsigned long long)c[WF_CNT_VERDICT_RESET],
 	       (unsigned long long)c[WF_CNT_VERDICT_HOLD], (unsigned long long)c[WF_CNT_VERDICT_BLACKHOLE],
 	       (unsigned long long)c[WF_CNT_VERDICT_UNREACHABLE],
 	       (unsigned long long)c[WF_CNT_UNREACHABLE_ICMPS],
+	       (unsigned long long)c[WF_CNT_VERDICT_TRUNCATE], (unsigned long long)c[WF_CNT_TRUNCATE_CUTS],
 	       (unsigned long long)c[WF_CNT_KILLALL_KILLS]);
 }
 

@@ -20,6 +20,7 @@ static const char *const action_names[] = {
 	[WF_ACTION_CONNECT_DELAY] = "connect_delay",
 	[WF_ACTION_BLACKHOLE] = "blackhole",
 	[WF_ACTION_DELAY] = "delay",
+	[WF_ACTION_TRUNCATE] = "truncate",
 	[WF_ACTION_UNREACHABLE] = "unreachable",
 };
 
@@ -298,5 +299,6 @@ char *wf_command_format(const struct wf_command *cmd)
 
 bool wf_action_has_arg(enum wf_action_kind kind)
 {
-	return kind == WF_ACTION_CANCEL || kind == WF_ACTION_CONNECT_DELAY || kind == WF_ACTION_DELAY;
+	return kind == WF_ACTION_CANCEL || kind == WF_ACTION_CONNECT_DELAY || kind == WF_ACTION_DELAY ||
+	       kind == WF_ACTION_TRUNCATE;
 }

@@ -79,12 +79,14 @@ enum wf_action_kind {
 	WF_ACTION_CONNECT_DELAY,
 	WF_ACTION_BLACKHOLE,	/* wirefault's own: drop the connection's packets silently */
 	WF_ACTION_DELAY,	/* wirefault's own: hold each matching chunk for arg ms */
+	WF_ACTION_TRUNCATE,	/* wirefault's own: deliver arg more bytes, then kill */
 	WF_ACTION_UNREACHABLE,	/* wirefault's own: blackhole, and ICMP host unreachable to senders */
 };
 
 struct wf_action {
 	enum wf_action_kind kind;
-	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY, DELAY: milliseconds (>= 0) */
+	int64_t arg;		/* CANCEL: the pid (> 0); CONNECT_DELAY, DELAY: milliseconds (>= 0);
+				 * TRUNCATE: bytes (0..INT32_MAX) */
 	int64_t jitter;		/* DELAY: each hold is arg +- up to jitter ms (0: exact) */
 };
 
@@ -116,7 +118,7 @@ bool wf_command_equal(const struct wf_command *a, const struct wf_command *b);
  */
 char *wf_command_format(const struct wf_command *cmd);
 
-/* Does the action take an argument (cancel's pid, a delay's milliseconds)? */
+/* Does the action take an argument (cancel's pid, a delay's milliseconds, truncate's bytes)? */
 bool wf_action_has_arg(enum wf_action_kind kind);
 
 /* The method names: "allow", "kill", ...; "on", "contains", "matches", "after", "times", ... */

@@ -146,7 +146,7 @@ struct sx {
 enum cls {
 	C_ROOT, C_CONTAINS, C_MATCHES, C_AFTER, C_TIMES, C_PROBABILITY, C_SEED, C_ONPACKET,
 	C_ALLOW, C_KILL, C_RESET, C_CANCEL, C_KILLALL, C_CONNECT_DELAY, C_BLACKHOLE, C_DELAY,
-	C_UNREACHABLE, C_RECORDER,
+	C_TRUNCATE, C_UNREACHABLE, C_RECORDER,
 };
 
 static const char *const cls_names[] = {
@@ -166,6 +166,7 @@ static const char *const cls_names[] = {
 	[C_CONNECT_DELAY] = "ConnectDelayHandler",
 	[C_BLACKHOLE] = "BlackholeHandler",	/* wirefault's own */
 	[C_DELAY] = "DelayHandler",		/* wirefault's own */
+	[C_TRUNCATE] = "TruncateHandler",	/* wirefault's own */
 	[C_UNREACHABLE] = "UnreachableHandler",	/* wirefault's own */
 	[C_RECORDER] = "RecorderCommand",
 };
@@ -178,7 +179,7 @@ static bool is_action_cls(enum cls c)
 enum method {
 	M_CONTAINS, M_MATCHES, M_AFTER, M_TIMES, M_PROBABILITY, M_SEED,
 	M_KILL, M_ALLOW, M_KILLALL, M_RESET, M_CANCEL, M_CONNECT_DELAY, M_BLACKHOLE, M_DELAY,
-	M_UNREACHABLE, M_DUMP, M_RECORDER_RESET,
+	M_TRUNCATE, M_UNREACHABLE, M_DUMP, M_RECORDER_RESET,
 };
 
 static const struct {
@@ -202,6 +203,7 @@ static const struct {
 	/* wirefault's own actions (docs/commands.md); fluent.py has no such method */
 	[M_BLACKHOLE] = { "blackhole", "ActionsMixin.blackhole", NULL },
 	[M_DELAY] = { "delay", "ActionsMixin.delay", "ms" },
+	[M_TRUNCATE] = { "truncate", "ActionsMixin.truncate", "n" },
 	[M_UNREACHABLE] = { "unreachable", "ActionsMixin.unreachable", NULL },
 	[M_DUMP] = { "dump", "RecorderCommand.dump", NULL },
 	[M_RECORDER_RESET] = { "reset", "RecorderCommand.reset", NULL },
@@ -2559,6 +2561,7 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		[M_CONNECT_DELAY] = { WF_ACTION_CONNECT_DELAY, C_CONNECT_DELAY },
 		[M_BLACKHOLE] = { WF_ACTION_BLACKHOLE, C_BLACKHOLE },
 		[M_DELAY] = { WF_ACTION_DELAY, C_DELAY },
+		[M_TRUNCATE] = { WF_ACTION_TRUNCATE, C_TRUNCATE },
 		[M_UNREACHABLE] = { WF_ACTION_UNREACHABLE, C_UNREACHABLE },
 	};
 
@@ -2592,6 +2595,10 @@ static bool call_action(struct parser *p, enum method m, const struct call *c, s
 		if (n < 0 || n > WF_COMMAND_MAX_HOLD_MS)
 			defer_error(p, a->off, "delay(ms) needs 0 <= ms <= %d, not %" PRId64,
 				    WF_COMMAND_MAX_HOLD_MS, n);
+	} else if (m == M_TRUNCATE && int_arg(p, a, "truncate(n)", &n)) {
+		if (n < 0 || n > WF_COMMAND_MAX_TRUNCATE)
+			defer_error(p, a->off, "truncate(n) needs 0 <= n <= %d bytes, not %" PRId64,
+				    WF_COMMAND_MAX_TRUNCATE, n);
 	}
 	if (!p->has_deferred) {
 		p->cmd->action.kind = map[m].kind;
@@ -2967,7 +2974,7 @@ static bool finish(struct parser *p, const struct value *v)
 		else
 			own_error(p, p->expr_end, "the pipeline has no action: end it with .allow(), "
 				  ".kill(), .reset(), .killall(), .cancel(pid), .connect_delay(ms), "
-				  ".blackhole(), .unreachable() or .delay(ms)");
+				  ".blackhole(), .unreachable(), .delay(ms) or .truncate(n)");
 		return false;
 	case V_RECORDER:
 		if (!p->recorder) {

@@ -54,6 +54,9 @@
 #define WF_COMMAND_MAX_DELAY_MS	INT32_MAX	/* connect_delay(ms) */
 /* delay(ms): every matching chunk is held, so an hour is already no test */
 #define WF_COMMAND_MAX_HOLD_MS	3600000
+/* truncate(n): the kernel compares sequence numbers modulo 2^32, as TCP does,
+ * so a mark must lie less than 2^31 bytes ahead */
+#define WF_COMMAND_MAX_TRUNCATE	INT32_MAX
 /* and WF_COMMAND_MAX_FILTERS filters per pipeline, WF_COMMAND_MAX_FIELDS per onX() */
 
 struct wf_parse_error {

@@ -131,15 +131,18 @@ void wf_pcap_writer_note(struct wf_pcap_writer *w, const char *text, size_t len)
 	free(s);
 }
 
-/* The FINs or RSTs wirefault sent to both peers instead of the chunk. */
+/*
+ * The FINs or RSTs wirefault sent to both peers instead of the chunk's bytes
+ * from `cut` on (0 for kill() and reset(): the whole chunk).
+ */
 static int write_close_pair(struct wf_pcap_writer *w, const struct wf_row *r, struct conn_seq *c,
-			    uint8_t flag, const char *action)
+			    uint8_t flag, const char *action, uint32_t cut)
 {
 	enum wf_dir other = r->dir == WF_DIR_FRONTEND ? WF_DIR_BACKEND : WF_DIR_FRONTEND;
 	struct wf_tcp_segment to_receiver = {
 		.key = &r->flow,
 		.to_server = r->dir == WF_DIR_FRONTEND,
-		.seq = r->seq,			/* where the dropped chunk began */
+		.seq = r->seq + cut,		/* where the dropped bytes began */
 		.ack = c->next[other],
 		.flags = (uint8_t)(flag | WF_TCP_ACK),
 		.window = WINDOW,
@@ -148,7 +151,7 @@ static int write_close_pair(struct wf_pcap_writer *w, const struct wf_row *r, st
 		.key = &r->flow,
 		.to_server = r->dir != WF_DIR_FRONTEND,
 		.seq = c->next[other],
-		.ack = r->seq,			/* the chunk was not acknowledged */
+		.ack = r->seq + cut,		/* the dropped bytes were not acknowledged */
 		.flags = (uint8_t)(flag | WF_TCP_ACK),
 		.window = WINDOW,
 	};
@@ -173,9 +176,9 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 {
 	enum wf_dir other = r->dir == WF_DIR_FRONTEND ? WF_DIR_BACKEND : WF_DIR_FRONTEND;
 	const char *action = wf_pipe_action_name(r->action);
-	uint64_t first_frame = w->frames + 1;
+	uint64_t first_frame = w->frames + 1, cut_frame = 0;
 	struct conn_seq *c;
-	size_t off = 0;
+	size_t off = 0, cut = r->raw_len;
 	char text[200];
 	int err;
 
@@ -203,6 +206,9 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 		first_frame = w->frames + 1;
 	}
 	c->started = true;
+	/* truncate(): the bytes delivered and those dropped go in separate frames */
+	if (r->action == WF_PIPE_A_TRUNCATE && r->delivered < r->raw_len)
+		cut = r->delivered;
 	while (off < r->raw_len) {
 		size_t n = r->raw_len - off;
 		struct wf_tcp_segment seg = {
@@ -217,6 +223,10 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 
 		if (n > WF_TCP_SEGMENT_PAYLOAD_MAX)
 			n = WF_TCP_SEGMENT_PAYLOAD_MAX;
+		if (off < cut && n > cut - off)
+			n = cut - off;
+		if (off == cut && !cut_frame)
+			cut_frame = w->frames + 1;
 		seg.len = n;
 		if ((err = write_segment(w, r, &seg)))
 			return err;
@@ -238,7 +248,24 @@ int wf_pcap_writer_row(struct wf_pcap_writer *w, const struct wf_row *r)
 		for (uint64_t f = first_frame; f < w->frames + 1; f++)
 			note(w, f, r, text);
 		err = write_close_pair(w, r, c, r->action == WF_PIPE_A_RESET ? WF_TCP_RST : WF_TCP_FIN,
-				       action);
+				       action, 0);
+		if (err)
+			return err;
+		break;
+	case WF_PIPE_A_TRUNCATE:
+		if (!cut_frame) {
+			snprintf(text, sizeof(text), "delivered: truncate() of pipeline %" PRIu32
+				 " counts the bytes of this direction up to its cut", r->pipe_gen);
+			for (uint64_t f = first_frame; f < w->frames + 1; f++)
+				note(w, f, r, text);
+			break;
+		}
+		snprintf(text, sizeof(text), "dropped by wirefault: truncate() of pipeline %" PRIu32
+			 " (the %s got the chunk's first %" PRIu32 " of %zu bytes)", r->pipe_gen,
+			 r->dir == WF_DIR_FRONTEND ? "server" : "client", r->delivered, r->raw_len);
+		for (uint64_t f = cut_frame; f < w->frames + 1; f++)
+			note(w, f, r, text);
+		err = write_close_pair(w, r, c, WF_TCP_FIN, action, r->delivered);
 		if (err)
 			return err;
 		break;

@@ -418,6 +418,7 @@ static int fill_pipeline(struct compiler *c)
 		[WF_ACTION_CONNECT_DELAY] = WF_PIPE_A_CONNECT_DELAY,
 		[WF_ACTION_BLACKHOLE] = WF_PIPE_A_BLACKHOLE,
 		[WF_ACTION_DELAY] = WF_PIPE_A_DELAY,
+		[WF_ACTION_TRUNCATE] = WF_PIPE_A_TRUNCATE,
 		[WF_ACTION_UNREACHABLE] = WF_PIPE_A_UNREACHABLE,
 	};
 	const struct wf_command *cmd = c->cmd;
@@ -598,7 +599,8 @@ const char *wf_pipe_action_name(unsigned int action)
 		[WF_PIPE_A_ALLOW] = "allow", [WF_PIPE_A_KILL] = "kill", [WF_PIPE_A_RESET] = "reset",
 		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
 		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay", [WF_PIPE_A_BLACKHOLE] = "blackhole",
-		[WF_PIPE_A_DELAY] = "delay", [WF_PIPE_A_UNREACHABLE] = "unreachable",
+		[WF_PIPE_A_DELAY] = "delay", [WF_PIPE_A_TRUNCATE] = "truncate",
+		[WF_PIPE_A_UNREACHABLE] = "unreachable",
 	};
 	static __thread char other[24];
 

@@ -510,6 +510,7 @@ int wf_recorder_add_verdict(struct wf_recorder *rec, const struct wf_verdict *v)
 	}
 	r->pub.action = v->action;
 	r->pub.pipe_gen = v->pipe_gen;
+	r->pub.delivered = v->delivered;
 	rec->verdicts++;
 	return 0;
 }

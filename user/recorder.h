@@ -63,6 +63,7 @@ struct wf_verdict {
 	uint32_t len;
 	uint8_t action;		/* enum wf_pipe_action_kind, never allow */
 	uint32_t pipe_gen;
+	uint32_t delivered;	/* truncate(): the chunk's bytes its receiver got */
 };
 
 /*
@@ -85,6 +86,7 @@ struct wf_row {
 	uint32_t seq;
 	uint8_t action;		/* enum wf_pipe_action_kind; allow until a verdict says otherwise */
 	uint32_t pipe_gen;
+	uint32_t delivered;	/* truncate(): how many of raw's bytes the receiver got */
 	const char *list;
 	size_t list_len;
 	const char *json;

@@ -195,6 +195,7 @@ static int on_record(void *ctx, void *data, size_t size)
 			.len = r->chunk_len,
 			.action = r->action,
 			.pipe_gen = r->pipe_gen,
+			.delivered = r->offset,	/* truncate()'s, include/wf_record.h */
 		};
 
 		if (wf_recorder_add_verdict(rr->rec, &v))

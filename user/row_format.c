@@ -94,6 +94,8 @@ static void add_json_meta(struct strbuf *out, const struct wf_row *r)
 	add_json_text(out, wf_pipe_action_name(r->action));
 	if (r->action != WF_PIPE_A_ALLOW)
 		strbuf_addf(out, ",\"pipeline\":%" PRIu32, r->pipe_gen);
+	if (r->action == WF_PIPE_A_TRUNCATE)
+		strbuf_addf(out, ",\"delivered_bytes\":%" PRIu32, r->delivered);
 	strbuf_addc(out, ',');
 }
 
@@ -161,6 +163,8 @@ void wf_row_format_watch(struct strbuf *out, const struct wf_row *r)
 		strbuf_adds(out, "  => ");
 		while (*v)
 			strbuf_addc(out, (char)(*v >= 'a' && *v <= 'z' ? *v++ - 32 : *v++));
+		if (r->action == WF_PIPE_A_TRUNCATE && r->delivered < r->raw_len)
+			strbuf_addf(out, " after %" PRIu32 " of %zu bytes", r->delivered, r->raw_len);
 	}
 	strbuf_addc(out, '\n');
 }

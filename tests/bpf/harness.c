@@ -80,6 +80,8 @@ int h_open(struct wf_harness *h, const struct h_opts *o)
 	bpf_map__set_max_entries(h->skel->maps.records, o->ring_size ? o->ring_size : 1u << 20);
 	if (o->piece_max)
 		h->skel->rodata->wf_rec_piece_max = o->piece_max;
+	if (o->trim_frame_max)
+		h->skel->rodata->wf_trim_frame_max = o->trim_frame_max;
 	err = wirefault_bpf__load(h->skel);
 	if (err) {
 		wirefault_bpf__destroy(h->skel);

@@ -54,6 +54,7 @@ struct h_opts {
 	uint32_t ring_size;	/* 0 = 1 MiB */
 	uint32_t scratch_slots;	/* 0 = one per possible CPU */
 	uint32_t piece_max;	/* 0 = WF_REC_PIECE_MAX (rodata knob) */
+	uint32_t trim_frame_max;	/* 0 = WF_TRIM_FRAME_MAX (rodata knob, bpf/tcp_trim.h) */
 };
 
 /* Exits 77 (skipped, with the reason) when BPF cannot be used at all. */

@@ -1549,12 +1549,347 @@ static void test_blackhole(void **state)
 	conn_free(other);
 }
 
+/* ---- truncate(n) -------------------------------------------------------------------------- */
+
+#define PSH_ACK (PB_TCP_PSH | PB_TCP_ACK)
+
+/* One big row's answer: RowDescription, a DataRow of `size` bytes, CommandComplete, ReadyForQuery. */
+static void big_response(struct pg_wire *b, size_t size)
+{
+	static const uint8_t rowdesc[] = {
+		0, 1, 'b', 'i', 'g', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0, 0,
+	};
+
+	pgw_reset(b);
+	pgw_msg(b, 'T', rowdesc, sizeof(rowdesc));
+	pgw_data_row_big(b, size);
+	pgw_command_complete(b, "SELECT 1");
+	pgw_ready_for_query(b, 'I');
+}
+
+/*
+ * The segment a cut sends toward dir's receiver (a clone on lo): exactly the
+ * n bytes of data at seq, then its FIN; ack and timestamps kept, IP length
+ * and both checksums right (parse_pkt recomputes them).
+ */
+static void check_cut_forward(const struct tconn *c, int dir, uint32_t seq, uint32_t ack,
+			      const uint8_t *data, size_t n)
+{
+	uint8_t buf[4096];
+	size_t len;
+	struct pkt p;
+
+	assert_true(tap_fd >= 0);	/* the cut segment is only seen there */
+	if (!tap_expect(c, dir, PSH_ACK | PB_TCP_FIN, buf, &len))
+		return;
+	parse_pkt(buf, len, &p);
+	assert_int_equal(len, frame_len(c, n));
+	assert_int_equal(p.sport, dir == C2S ? c->flow.client_port : c->flow.server_port);
+	assert_int_equal(p.seq, seq);
+	assert_int_equal(p.ack, ack);
+	assert_int_equal(p.payload_len, n);
+	assert_memory_equal(p.payload, data, n);
+	assert_true(p.has_ts);
+	assert_int_equal(p.tsval, TSVAL);
+	assert_int_equal(p.tsecr, TSECR);
+}
+
+/* The verdict records of the ring, in order, into v (at most max); how many. */
+static size_t verdict_records(struct wf_harness *h, struct wf_record *v, size_t max)
+{
+	size_t n = 0;
+
+	h_drain(h);
+	for (size_t i = 0; i < h->nrecs; i++)
+		if (h->recs[i].hdr.kind == WF_REC_VERDICT && n < max)
+			v[n++] = h->recs[i].hdr;
+	return n;
+}
+
+/*
+ * The cut inside the matching chunk: its first n bytes and a FIN reach the
+ * client, the server gets a FIN acknowledging the whole segment, and the
+ * connection is killed; n odd, so the checksum pads the kept payload.
+ */
+static void truncate_in_chunk(struct wf_harness *h, int family)
+{
+	struct tconn *c = conn_login(h, family, family == 4 ? 42300 : 42301);
+	struct pg_wire b = { 0 };
+	struct wf_record v[4];
+	struct wf_flow fl;
+	struct sent s;
+	uint32_t cseq;
+
+	h_pipeline(h, "conn.onRowDescription().truncate(1001)");
+	pass_query(c, "SELECT big");
+	big_response(&b, 2000);
+	tap_drain();
+	send_buf(c, S2C, &b, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	check_cut_forward(c, S2C, s.seq, s.ack, b.data, 1001);
+	check_sent_back(c, S2C, FIN_ACK, c->next[C2S], s.seq + (uint32_t)b.len);
+	fl = tc_flow(c);
+	assert_true(fl.flags & WF_FLOW_KILLED);
+	assert_true(fl.flags & WF_FLOW_TRUNCATE_BACKEND);
+	assert_false(fl.flags & WF_FLOW_TRUNCATE_FRONTEND);
+	assert_int_equal(fl.trunc_end[S2C], s.seq + 1001);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_TRUNCATE), 1);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 1);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 0);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_PARTIAL) + h_counter(h, WF_CNT_TRUNCATE_HELD_BACK), 0);
+	/* one verdict record: the chunk, 1001 of its bytes delivered */
+	assert_int_equal(verdict_records(h, v, 4), 1);
+	assert_int_equal(v[0].action, WF_PIPE_A_TRUNCATE);
+	assert_int_equal(v[0].dir, S2C);
+	assert_int_equal(v[0].seq, s.seq);
+	assert_int_equal(v[0].chunk_len, b.len);
+	assert_int_equal(v[0].offset, 1001);
+
+	/* from then on as after kill(): the client's next query is dropped, the client gets a RST */
+	query(&b, "SELECT 2");
+	tap_drain();
+	cseq = c->next[C2S];
+	send_buf(c, C2S, &b, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	check_sent_back(c, C2S, RST_ACK, c->next[S2C], cseq + (uint32_t)b.len);
+	assert_int_equal(h_counter(h, WF_CNT_KILLED_FLOW_RESETS), 1);
+	pgw_free(&b);
+	conn_free(c);
+}
+
+static void test_truncate_in_chunk_ipv4(void **state)
+{
+	truncate_in_chunk(*state, 4);
+}
+
+static void test_truncate_in_chunk_ipv6(void **state)
+{
+	truncate_in_chunk(*state, 6);
+}
+
+/*
+ * A chunk of n bytes or fewer passes whole; the direction's later segments
+ * pass up to the mark (retransmissions too), the one across it is cut; the
+ * pipeline no longer evaluates the direction.  A mark at a segment's end:
+ * the next segment becomes a bare FIN there.
+ */
+static void test_truncate_later_segment(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42302), *d = conn_login(h, 4, 42303);
+	struct pg_wire b = { 0 };
+	struct wf_record v[4];
+	struct wf_flow fl;
+	struct sent s;
+	uint32_t start, chunks;
+	uint8_t out[PB_FRAME_MAX];
+	size_t got;
+
+	h_pipeline(h, "conn.onRowDescription().truncate(2500)");
+	pass_query(c, "SELECT big");
+	big_response(&b, 3000);
+	assert_true(b.len > 3000);
+	start = c->next[S2C];
+	pass_raw(c, S2C, b.data, 1000);
+	chunks = (uint32_t)h_counter(h, WF_CNT_PIPE_CHUNKS);
+	fl = tc_flow(c);
+	assert_true(fl.flags & WF_FLOW_TRUNCATE_BACKEND);
+	assert_false(fl.flags & WF_FLOW_KILLED);
+	assert_int_equal(fl.trunc_end[S2C], start + 2500);
+	assert_int_equal(fl.trunc_have[S2C], start + 1000);
+	pass_raw(c, S2C, b.data + 1000, 1000);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + 2000);
+	/* a retransmission before the mark passes */
+	assert_int_equal(tc_seg_ex(c, S2C, start, PSH_ACK, b.data, 1000, out, &got), TCX_NEXT_RETVAL);
+	assert_delivered(c, TCX_NEXT_RETVAL, out, got, b.data, 1000);
+	/* the client's direction is not marked: its chunks are still evaluated */
+	assert_int_equal(tc_seg_ex(c, C2S, c->next[C2S], PB_TCP_ACK, NULL, 0, NULL, NULL),
+			 TCX_NEXT_RETVAL);
+	tap_drain();
+	send_raw(c, S2C, b.data + 2000, b.len - 2000, &s);
+	assert_int_equal(s.rv, TCX_DROP_RETVAL);
+	check_cut_forward(c, S2C, start + 2000, s.ack, b.data + 2000, 500);
+	check_sent_back(c, S2C, FIN_ACK, c->next[C2S], start + (uint32_t)b.len);
+	assert_true(tc_flow(c).flags & WF_FLOW_KILLED);
+	assert_int_equal(h_counter(h, WF_CNT_PIPE_CHUNKS), chunks);	/* the marked direction: not evaluated */
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_TRUNCATE), 1);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 1);
+	/* the chunk that set the mark (delivered whole) and the one the mark fell in */
+	assert_int_equal(verdict_records(h, v, 4), 2);
+	assert_int_equal(v[0].seq, start);
+	assert_int_equal(v[0].chunk_len, 1000);
+	assert_int_equal(v[0].offset, 1000);
+	assert_int_equal(v[1].seq, start + 2000);
+	assert_int_equal(v[1].chunk_len, b.len - 2000);
+	assert_int_equal(v[1].offset, 500);
+
+	/* the mark at a segment's end: the next segment is a bare FIN at the mark */
+	pass_query(d, "SELECT big");
+	start = d->next[S2C];
+	h_pipeline(h, "conn.onRowDescription().truncate(1000)");
+	pass_raw(d, S2C, b.data, 1000);
+	tap_drain();
+	send_raw(d, S2C, b.data + 1000, 300, &s);
+	assert_fin_forward(d, S2C, s.rv, s.out, s.len, start + 1000, s.ack);
+	check_sent_back(d, S2C, FIN_ACK, d->next[C2S], start + 1300);
+	assert_true(tc_flow(d).flags & WF_FLOW_KILLED);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 2);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 0);
+	assert_int_equal(verdict_records(h, v, 4), 4);
+	assert_int_equal(v[3].seq, start + 1000);
+	assert_int_equal(v[3].offset, 0);
+	pgw_free(&b);
+	conn_free(c);
+	conn_free(d);
+}
+
+/*
+ * truncate(0) is kill(); a retransmitted prefix the segment carries stays
+ * in front of the cut.
+ */
+static void test_truncate_zero_and_prefix(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42304), *d = conn_login(h, 6, 42305);
+	struct pg_wire b = { 0 };
+	struct sent s;
+	uint32_t first_new, seg_seq;
+	uint8_t out[PB_FRAME_MAX];
+	size_t got;
+	int rv;
+
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 'cut'\").truncate(0)");
+	pass_query(c, "SELECT 1");
+	query(&b, "SELECT 'cut'");
+	tap_drain();
+	send_buf(c, C2S, &b, &s);
+	assert_fin_forward(c, C2S, s.rv, s.out, s.len, s.seq, s.ack);
+	check_sent_back(c, C2S, FIN_ACK, s.ack, s.seq + (uint32_t)b.len);
+	assert_true(tc_flow(c).flags & WF_FLOW_KILLED);
+	assert_true(tc_flow(c).flags & WF_FLOW_TRUNCATE_FRONTEND);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_TRUNCATE), 1);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 1);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 0);
+
+	/* 6 bytes already seen, then a matching Query: the 6 and the first 3 new bytes go on */
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 'cut'\").truncate(3)");
+	pass_query(d, "SELECT 1");
+	first_new = d->next[C2S];
+	seg_seq = first_new - 6;
+	pgw_reset(&b);
+	pgw_raw(&b, d->sent[C2S].data + d->sent[C2S].len - 6, 6);
+	pgw_query(&b, "SELECT 'cut'");
+	tap_drain();
+	rv = tc_seg_ex(d, C2S, seg_seq, PSH_ACK, b.data, b.len, out, &got);
+	assert_int_equal(rv, TCX_DROP_RETVAL);
+	check_cut_forward(d, C2S, seg_seq, d->next[S2C], b.data, 9);
+	check_sent_back(d, C2S, FIN_ACK, d->next[S2C], seg_seq + (uint32_t)b.len);
+	assert_int_equal(tc_flow(d).trunc_end[C2S], first_new + 3);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 2);
+	pgw_free(&b);
+	conn_free(c);
+	conn_free(d);
+}
+
+/* A cut keeps at most 200 bytes of frame here (IPv4: 134 of payload). */
+static int setup_small_trim(void **state)
+{
+	struct h_opts o = { .port = TEST_PORT, .record = true, .trim_frame_max = 200 };
+
+	return h_setup_with(state, &o);
+}
+
+/*
+ * More to keep than one cut can: the first part goes on without a FIN, the
+ * rest waits for the sender's retransmission.  Segments across or after the
+ * mark that start after what the client is sure to have are dropped; bytes
+ * before the mark pass even out of order; the client's ACK moves what it
+ * has.  In the end the client got exactly the first n bytes, then a FIN.
+ */
+static void test_truncate_in_parts(void **state)
+{
+	struct wf_harness *h = *state;
+	struct tconn *c = conn_login(h, 4, 42306);
+	struct pg_wire b = { 0 }, got = { 0 };
+	uint8_t out[PB_FRAME_MAX];
+	struct sent s;
+	uint32_t start, have, keep_max = 200 - (14 + 20 + 32), parts = 1;
+	size_t len;
+	int rv;
+
+	h_pipeline(h, "conn.onRowDescription().truncate(1000)");
+	pass_query(c, "SELECT big");
+	big_response(&b, 1500);
+	start = c->next[S2C];
+	send_buf(c, S2C, &b, &s);
+	assert_delivered(c, s.rv, s.out, s.len, b.data, keep_max);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + keep_max);
+	assert_false(tc_flow(c).flags & WF_FLOW_KILLED);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_PARTIAL), 1);
+
+	pgw_raw(&got, b.data, keep_max);
+
+	/* the sender's next bytes, after the mark: held back */
+	rv = tc_seg_ex(c, S2C, start + (uint32_t)b.len, PSH_ACK, b.data, 10, NULL, NULL);
+	assert_int_equal(rv, TCX_DROP_RETVAL);
+	/* across the mark, but bytes before it are missing at the client: held back */
+	rv = tc_seg_ex(c, S2C, start + 500, PSH_ACK, b.data + 500, b.len - 500, NULL, NULL);
+	assert_int_equal(rv, TCX_DROP_RETVAL);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_HELD_BACK), 2);
+	/* before the mark, out of order: delivered, but not counted as the client's */
+	rv = tc_seg_ex(c, S2C, start + 200, PSH_ACK, b.data + 200, 100, out, &len);
+	assert_delivered(c, rv, out, len, b.data + 200, 100);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + keep_max);
+	/* in order: counted */
+	rv = tc_seg_ex(c, S2C, start + keep_max, PSH_ACK, b.data + keep_max, 200 - keep_max, out, &len);
+	assert_delivered(c, rv, out, len, b.data + keep_max, 200 - keep_max);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + 200);
+	pgw_raw(&got, b.data + keep_max, 300 - keep_max);	/* the client now has 300 */
+	/* an ACK past the mark cannot be the client's: ignored */
+	assert_int_equal(tc_seg_ex(c, C2S, c->next[C2S], PB_TCP_ACK, NULL, 0, NULL, NULL), TCX_NEXT_RETVAL);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + 200);
+	/* the client says it has 300 */
+	c->next[S2C] = start + 300;	/* tc_build acknowledges next[S2C] */
+	assert_int_equal(tc_seg_ex(c, C2S, c->next[C2S], PB_TCP_ACK, NULL, 0, NULL, NULL), TCX_NEXT_RETVAL);
+	assert_int_equal(tc_flow(c).trunc_have[S2C], start + 300);
+
+	/* the sender retransmits from there until the cut */
+	for (have = start + 300;; parts++) {
+		uint32_t off = have - start;
+
+		tap_drain();
+		rv = tc_seg_ex(c, S2C, have, PSH_ACK, b.data + off, b.len - off, out, &len);
+		if (rv == TCX_DROP_RETVAL) {
+			check_cut_forward(c, S2C, have, c->next[C2S], b.data + off, 1000 - off);
+			check_sent_back(c, S2C, FIN_ACK, c->next[C2S], start + (uint32_t)b.len);
+			pgw_raw(&got, b.data + off, 1000 - off);
+			break;
+		}
+		assert_true(parts < 20);
+		assert_delivered(c, rv, out, len, b.data + off, keep_max);
+		pgw_raw(&got, b.data + off, keep_max);
+		have += keep_max;
+		assert_int_equal(tc_flow(c).trunc_have[S2C], have);
+	}
+	/* 300 + 5 x 134 = 970: the 30 left are cut with the FIN */
+	assert_int_equal(parts, 6);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_PARTIAL), 6);
+	assert_int_equal(h_counter(h, WF_CNT_TRUNCATE_CUTS), 1);
+	assert_int_equal(got.len, 1000);
+	assert_memory_equal(got.data, b.data, 1000);
+	assert_true(tc_flow(c).flags & WF_FLOW_KILLED);
+	pgw_free(&b);
+	pgw_free(&got);
+	conn_free(c);
+}
+
 /* times(n): n chunks over all connections, then nothing; a new command starts over. */
 static void test_times(void **state)
 {
 	struct wf_harness *h = *state;
-	struct tconn *a = conn_login(h, 4, 42300), *b = conn_login(h, 6, 42301);
-	struct tconn *c = conn_login(h, 4, 42302), *d = conn_login(h, 4, 42303);
+	struct tconn *a = conn_login(h, 4, 42600), *b = conn_login(h, 6, 42601);
+	struct tconn *c = conn_login(h, 4, 42602), *d = conn_login(h, 4, 42603);
 
 	h_pipeline(h, "conn.onQuery(query=\"^SELECT 't'\").times(2).kill()");
 	pass_query(a, "SELECT 1");		/* stopped by onQuery: does not count */
@@ -1770,6 +2105,13 @@ int main(void)
 #undef T
 		cmocka_unit_test_setup_teardown(test_verdict_records_and_filter_stats,
 						h_setup_record, h_teardown),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup_record, h_teardown)
+		T(test_truncate_in_chunk_ipv4),
+		T(test_truncate_in_chunk_ipv6),
+		T(test_truncate_later_segment),
+		T(test_truncate_zero_and_prefix),
+#undef T
+		cmocka_unit_test_setup_teardown(test_truncate_in_parts, setup_small_trim, h_teardown),
 	};
 	int rc;
 

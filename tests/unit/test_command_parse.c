@@ -748,11 +748,11 @@ static void test_own_texts(void **state)
 		const char *src, *msg;
 	} cases[] = {
 		{ "conn.after(1)", "the pipeline has no action: end it with .allow(), .kill(), .reset(), "
-		  ".killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (column 14)" },
+		  ".killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable(), .delay(ms) or .truncate(n) (column 14)" },
 		{ "conn.after(1)\n", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (column 14)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable(), .delay(ms) or .truncate(n) (column 14)" },
 		{ "(\nconn.after(1))", "the pipeline has no action: end it with .allow(), .kill(), "
-		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable() or .delay(ms) (line 2, column 15)" },
+		  ".reset(), .killall(), .cancel(pid), .connect_delay(ms), .blackhole(), .unreachable(), .delay(ms) or .truncate(n) (line 2, column 15)" },
 		{ "conn.onErrorResponse().kill()", "onErrorResponse(): fluent.py's structs.py does not "
 		  "decode ErrorResponse messages, so this filter would never match (column 6)" },
 		{ "conn.onCommandcomplete().kill()",
@@ -1055,6 +1055,36 @@ static void test_ast(void **state)
 				fail_msg("%s: got \"%s\", want \"%s\"", bad[k].src, e.msg, bad[k].msg);
 		}
 	}
+
+	/* truncate(n): n bytes, 0..2^31-1, printed back as given */
+	src = "conn.onRowDescription().truncate(100)";
+	assert_int_equal(parse(src, strlen(src), &c, &e), 0);
+	assert_int_equal(c.action.kind, WF_ACTION_TRUNCATE);
+	assert_int_equal(c.action.arg, 100);
+	assert_int_equal(c.nfilters, 1);
+	wf_command_free(&c);
+	check_ok(src, src);
+	check_ok("conn.truncate(0)", "conn.truncate(0)");
+	check_ok("conn.onDataRow().after(2).truncate(2147483647)",
+		 "conn.onDataRow().after(2).truncate(2147483647)");
+	check_ok("conn.truncate(n=0x10)", "conn.truncate(16)");
+	check_ok("conn.truncate(1_000)", "conn.truncate(1000)");
+	check_err("conn.truncate(-1)",
+		  "truncate(n) needs 0 <= n <= 2147483647 bytes, not -1 (column 15)");
+	check_err("conn.truncate(2147483648)",
+		  "truncate(n) needs 0 <= n <= 2147483647 bytes, not 2147483648 (column 15)");
+	check_err("conn.truncate(99999999999999999999999)",
+		  "truncate(n): integer out of range (column 15)");
+	check_err("conn.truncate(\"10\")", "truncate(n) needs an int, not str (column 15)");
+	check_err("conn.truncate(1.5)", "truncate(n) needs an int, not float (column 15)");
+	check_err("conn.truncate()",
+		  "ActionsMixin.truncate() missing 1 required positional argument: 'n'");
+	check_err("conn.truncate(1, 2)",
+		  "ActionsMixin.truncate() takes 2 positional arguments but 3 were given");
+	check_err("conn.truncate(m=1)",
+		  "ActionsMixin.truncate() got an unexpected keyword argument 'm'");
+	check_err("conn.truncate(10).kill()", "'TruncateHandler' object has no attribute 'kill'");
+	check_err("conn.truncate(10).after(1)", "'TruncateHandler' object has no attribute 'after'");
 
 	/* enum fields at a fixed body offset: matched by their symbol names */
 	src = "conn.onDescribe(type=\"^portal$\", name=\"p1\").onReadyForQuery(state=\"idle\").kill()";

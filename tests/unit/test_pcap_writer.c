@@ -3,7 +3,7 @@
  * Recorded rows written as pcap (user/pcap_writer.c): read back by the
  * capture reader the `decode` command uses, the same traffic gives the same
  * dump; the verdicts become the FINs/RSTs wirefault sent, with notes that
- * name the frames; IPv4 and IPv6 addresses and ports survive; a chunk
+ * name the frames (a truncated chunk split where it was cut); IPv4 and IPv6 addresses and ports survive; a chunk
  * larger than one IP packet is split; the row printers (user/row_format.c)
  * give JSON lines and watch lines that say what happened.
  */
@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <pcap/pcap.h>
 
+#include "byteorder.h"
 #include "pcap_source.h"
 #include "pcap_writer.h"
 #include "pg_wire_builder.h"
@@ -260,6 +262,129 @@ static void test_reset_shows_rsts(void **state)
 	free(after);
 }
 
+/* One TCP frame of the written capture (IPv4 only), as a reader sees it. */
+struct frame {
+	uint32_t seq, ack;
+	uint8_t flags;
+	bool to_server;
+	size_t payload;
+};
+
+/* Reads every frame of pcap_path into f (at most max); returns how many. */
+static size_t read_frames(struct frame *f, size_t max)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(pcap_path, err);
+	struct pcap_pkthdr *h;
+	const uint8_t *d;
+	size_t n = 0;
+
+	assert_non_null(pc);
+	while (n < max && pcap_next_ex(pc, &h, &d) == 1) {
+		const uint8_t *ip = d + 14, *th = ip + (ip[0] & 0xf) * 4;
+
+		assert_int_equal(wf_be16(d + 12), 0x0800);
+		f[n].seq = wf_be32(th + 4);
+		f[n].ack = wf_be32(th + 8);
+		f[n].flags = th[13];
+		f[n].to_server = wf_be16(th + 2) == PORT;
+		f[n].payload = wf_be16(ip + 2) - (size_t)(th - ip) - (size_t)(th[12] >> 4) * 4;
+		n++;
+	}
+	pcap_close(pc);
+	return n;
+}
+
+/*
+ * truncate(): the chunk's delivered bytes and its dropped ones are separate
+ * frames, the dropped ones noted, and the FINs wirefault sent follow at the
+ * cut; a chunk delivered whole is only noted.
+ */
+static void test_truncate_shows_cut(void **state)
+{
+	struct wf_verdict v = { .conn_id = 1, .dir = BE, .action = WF_PIPE_A_TRUNCATE, .pipe_gen = 4,
+				.delivered = 50 };
+	char notes_path[sizeof(pcap_path) + 16], *notes, want[200];
+	struct strbuf json = STRBUF_INIT, lines = STRBUF_INIT;
+	struct frame f[16];
+	size_t n, len, first_len;
+	uint32_t first_seq;
+
+	session(1, "SELECT big");
+	/* delivered whole: the mark lies further on */
+	pgw_data_row_big(&w, 100);
+	first_len = w.len;
+	add_wire(1, BE, false);
+	first_seq = last_seq[1][BE];
+	v.seq = first_seq;
+	v.len = (uint32_t)first_len;
+	v.delivered = (uint32_t)first_len;
+	assert_int_equal(wf_recorder_add_verdict(rec, &v), 0);
+	/* cut after 50 bytes */
+	pgw_data_row_big(&w, 1000);
+	pgw_command_complete(&w, "SELECT 2");
+	pgw_ready_for_query(&w, 'I');
+	len = w.len;
+	add_wire(1, BE, false);
+	v.seq = last_seq[1][BE];
+	v.len = (uint32_t)len;
+	v.delivered = 50;
+	assert_int_equal(wf_recorder_add_verdict(rec, &v), 0);
+	write_rows();
+
+	/* SYN 1, startup 2, login 3, query 4, answer 5, whole chunk 6, delivered 7,
+	 * dropped 8, FIN to the client 9, FIN to the server 10 */
+	n = read_frames(f, 16);
+	assert_int_equal(n, 10);
+	assert_int_equal(f[5].seq, first_seq);
+	assert_int_equal(f[5].payload, first_len);
+	assert_int_equal(f[6].seq, v.seq);
+	assert_int_equal(f[6].payload, 50);
+	assert_false(f[6].to_server);
+	assert_int_equal(f[7].seq, v.seq + 50);
+	assert_int_equal(f[7].payload, len - 50);
+	assert_false(f[8].to_server);
+	assert_int_equal(f[8].flags, 0x11);	/* FIN|ACK */
+	assert_int_equal(f[8].seq, v.seq + 50);
+	assert_int_equal(f[8].payload, 0);
+	assert_true(f[9].to_server);
+	assert_int_equal(f[9].flags, 0x11);
+	assert_int_equal(f[9].ack, v.seq + 50);
+
+	snprintf(notes_path, sizeof(notes_path), "%s%s", pcap_path, WF_PCAP_NOTES_SUFFIX);
+	notes = wf_test_read_file(notes_path, &n);
+	assert_non_null(notes);
+	assert_non_null(strstr(notes, "{\"frame\":6,\"conn\":0,"));
+	assert_non_null(strstr(notes, "\"note\":\"delivered: truncate() of pipeline 4 counts the "
+				      "bytes of this direction up to its cut\"}"));
+	assert_null(strstr(notes, "{\"frame\":7,"));
+	snprintf(want, sizeof(want), "{\"frame\":8,\"conn\":0,");
+	assert_non_null(strstr(notes, want));
+	snprintf(want, sizeof(want), "\"note\":\"dropped by wirefault: truncate() of pipeline 4 (the "
+		 "client got the chunk's first 50 of %zu bytes)\"}", len);
+	assert_non_null(strstr(notes, want));
+	assert_non_null(strstr(notes, "{\"frame\":9,"));
+	assert_non_null(strstr(notes, "sent by wirefault: FIN to the client (truncate)"));
+	assert_non_null(strstr(notes, "{\"frame\":10,"));
+	assert_non_null(strstr(notes, "sent by wirefault: FIN to the server (truncate)"));
+	free(notes);
+
+	/* JSON and watch lines say how much went through */
+	wf_recorder_for_each(rec, 0, json_row, &json);
+	wf_recorder_for_each(rec, 0, watch_row, &lines);
+	snprintf(want, sizeof(want), "\"chunk_bytes\":%zu,\"verdict\":\"truncate\",\"pipeline\":4,"
+		 "\"delivered_bytes\":50,\"type\":\"DataRow\"", len);
+	assert_non_null(strstr(json.buf, want));
+	snprintf(want, sizeof(want), "\"chunk_bytes\":%zu,\"verdict\":\"truncate\",\"pipeline\":4,"
+		 "\"delivered_bytes\":%zu,", first_len, first_len);
+	assert_non_null(strstr(json.buf, want));
+	snprintf(want, sizeof(want), "  => TRUNCATE after 50 of %zu bytes\n", len);
+	assert_non_null(strstr(lines.buf, want));
+	assert_non_null(strstr(lines.buf, "  => TRUNCATE\n"));
+	strbuf_free(&json);
+	strbuf_free(&lines);
+}
+
 static void test_large_chunk_is_split(void **state)
 {
 	struct replay r = { 0 };
@@ -309,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_shows_fins_and_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_shows_rsts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate_shows_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_chunk_is_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_printers, setup, teardown),
 	};

@@ -849,6 +849,16 @@ static void test_on_filters(void **state)
 	assert_int_equal(p->action, WF_PIPE_A_ALLOW);
 	wf_pipe_compiled_free(&pc);
 
+	/* truncate(n): the byte count travels as the action's argument */
+	compile_ok("conn.onRowDescription().truncate(2147483647)", &pc);
+	check_layout(&pc);
+	assert_int_equal(p->filters[0].type[BE], 'T');
+	assert_int_equal(p->filters[0].type[FE], 0);
+	assert_int_equal(p->action, WF_PIPE_A_TRUNCATE);
+	assert_int_equal(p->action_arg, 2147483647);
+	wf_pipe_compiled_free(&pc);
+	assert_string_equal(wf_pipe_action_name(WF_PIPE_A_TRUNCATE), "truncate");
+
 	compile_ok("conn.allow()", &pc);
 	assert_int_equal(p->nfilters, 0);
 	assert_int_equal(p->action, WF_PIPE_A_ALLOW);
