@@ -115,17 +115,17 @@ assert_no_trace() {
 		bpftool link show
 		fail "$what: a BPF link of wirefault is still attached"
 	fi
-	if bpftool prog show 2>/dev/null | grep -q ' name wf_'; then
+	if grep -q ' name wf_' <<<"$(bpftool prog show 2>/dev/null)"; then
 		bpftool prog show | grep -A3 ' name wf_'
 		fail "$what: a BPF program of wirefault is still loaded"
 	fi
-	if bpftool cgroup tree 2>/dev/null | grep -q 'wf_'; then
+	if grep -q 'wf_' <<<"$(bpftool cgroup tree 2>/dev/null)"; then
 		fail "$what: a cgroup program of wirefault is still attached"
 	fi
-	if tc filter show dev lo ingress 2>/dev/null | grep -q bpf || tc filter show dev lo egress 2>/dev/null | grep -q bpf; then
+	if grep -q bpf <<<"$(tc filter show dev lo ingress 2>/dev/null; tc filter show dev lo egress 2>/dev/null)"; then
 		fail "$what: a tc filter is attached to lo"
 	fi
-	if tc qdisc show dev lo | grep -q clsact; then
+	if grep -q clsact <<<"$(tc qdisc show dev lo)"; then
 		fail "$what: a clsact qdisc exists on lo"
 	fi
 }

@@ -53,7 +53,7 @@ mapfile -t lat < <(cat "$WF_TMP"/pgb/lat* | awk '{ print int($3 / 1000) }' | sor
 echo "the two queries took ${lat[*]} ms"
 [ "${lat[0]}" -ge 90 ] && [ "${lat[0]}" -le 170 ] || fail "the first query took ${lat[0]} ms, not ~100"
 [ "${lat[1]}" -ge 180 ] && [ "${lat[1]}" -le 280 ] || fail "the second query took ${lat[1]} ms, not ~200"
-wf_log | grep -q "another cancel is under way" || fail "the loader did not queue the second cancel"
+grep -q "another cancel is under way" <<<"$(wf_log)" || fail "the loader did not queue the second cancel"
 
 step "a queued cancel whose pipeline was replaced sends no signal"
 run_pair
@@ -66,7 +66,7 @@ wait $PAIR
 sleep 0.3
 mapfile -t sig <"$WF_TMP/sigints"
 assert_eq "${#sig[@]}" "1" "only the cancel that was under way signals"
-wf_log | grep -q "the pipeline changed while this one waited" || fail "no note of the skipped signal"
+grep -q "the pipeline changed while this one waited" <<<"$(wf_log)" || fail "no note of the skipped signal"
 mapfile -t lat < <(cat "$WF_TMP"/pgb/lat* | awk '{ print int($3 / 1000) }' | sort -n)
 echo "the two queries took ${lat[*]} ms"
 [ "${lat[1]}" -le 170 ] || fail "the unsignalled chunk waited ${lat[1]} ms: it should go when its turn came"

@@ -29,7 +29,7 @@ step "a client that never reads its answer does not wedge the server"
 printf 'recorder.dump()\n' >"$WF_FIFO"
 sleep 0.8	# past --answer-timeout
 "$WF" send --fifo "$WF_FIFO" --timeout 3000 'conn.allow()' || fail "server wedged by a client that never read"
-wf_log | grep -q "nobody read the answer" || fail "the abandoned answer must be logged"
+grep -q "nobody read the answer" <<<"$(wf_log)" || fail "the abandoned answer must be logged"
 
 step "invalid UTF-8 gets an error answer, and the server keeps serving"
 printf 'conn.allow()\xff\n' >"$WF_FIFO"
@@ -59,7 +59,7 @@ step "status while running"
 st=$("$WF" status) || fail "status must exit 0 while a loader runs"
 assert_contains "$st" "pid $WF_PID, port 56202"
 assert_contains "$st" "tcx ingress on lo (wf_tc_ingress)"
-bpftool map dump pinned /sys/fs/bpf/wirefault/config | grep -q '"port": 56202' || fail "config map not readable with bpftool"
+grep -q '"port": 56202' <<<"$(bpftool map dump pinned /sys/fs/bpf/wirefault/config)" || fail "config map not readable with bpftool"
 
 step "stop: the FIFO we created is removed, nothing stays"
 wf_stop INT || fail "wirefault run must exit 0 on SIGINT"

@@ -50,7 +50,7 @@ step "kill -9 then a new run: leftovers are swept, the new loader works"
 wf_start --port 56302
 kill -9 "$WF_PID"; wait "$WF_PID" 2>/dev/null || true; WF_PID=
 wf_start --port 56302 -v
-wf_log | grep -q "removed leftovers of an earlier run" || fail "the new run must report the sweep"
+grep -q "removed leftovers of an earlier run" <<<"$(wf_log)" || fail "the new run must report the sweep"
 "$WF" send --fifo "$WF_FIFO" 'recorder.reset()' >/dev/null
 assert_eq "$(q 'SELECT 3')" "3"
 out=$("$WF" send --fifo "$WF_FIFO" 'recorder.dump()')
@@ -61,7 +61,7 @@ wf_stop TERM
 export WIREFAULT_PIPELINE='conn.onQuery(query="^SELECT 77").kill()'
 wf_start --port 56302
 unset WIREFAULT_PIPELINE
-wf_log | grep -q 'WIREFAULT_PIPELINE applied before the first connection' || fail "not applied"
+grep -q 'WIREFAULT_PIPELINE applied before the first connection' <<<"$(wf_log)" || fail "not applied"
 rc=0; err=$(q 'SELECT 77' 2>&1) || rc=$?
 assert_eq "$rc" "2" "psql's status for a lost connection"
 assert_contains "$err" "server closed the connection unexpectedly"
