@@ -7,31 +7,14 @@
 # touches.  The same seed replays the same faults and the same transfers:
 #
 #   WF_BANK_SEED=7 make demo-bank      (default seed 1; WF_DEMO_PORT, default 56810)
-set -euo pipefail
+source "$(dirname "$0")/demo-lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-wf=$root/build/wirefault
 bank=$root/build/tests/bank/bank
-pgbin=/usr/lib/postgresql/15/bin
-port=${WF_DEMO_PORT:-56810}
 seed=${WF_BANK_SEED:-1}
 threads=4 transfers=24 accounts=8 balance=100000
 
-[ "$(id -u)" -eq 0 ] || { echo "demo-bank: run as root (wirefault loads BPF programs)" >&2; exit 1; }
+demo_setup demo-bank "${WF_DEMO_PORT:-56810}"
 [ -x "$bank" ] || { echo "demo-bank: $bank is missing: make bank" >&2; exit 1; }
-
-tmp=$(mktemp -d /tmp/wirefault-bank.XXXXXX)
-chmod 755 "$tmp"
-fifo=$tmp/wirefault.fifo
-wf_pid=
-finish() {
-	[ -n "$wf_pid" ] && { kill -TERM "$wf_pid" 2>/dev/null; wait "$wf_pid" 2>/dev/null || true; }
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap finish EXIT
-
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 faulted="host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=disable"
 direct="host=$tmp port=$port user=postgres dbname=postgres"
 send() { "$wf" send --fifo "$fifo" "$1" >/dev/null; }
@@ -39,14 +22,8 @@ counter() { sed -n "s/^  $1 *\([0-9]*\) .*/\1/p" <<<"$2"; }
 field() { grep "^$2" <<<"$out" | grep -o "\b$1=[0-9]*" | cut -d= -f2; }
 
 say "a throwaway PostgreSQL 15 on 127.0.0.1:$port, wirefault on its port"
-chown postgres: "$tmp"
-runuser -u postgres -- "$pgbin/initdb" -D "$tmp/data" -A trust -U postgres --no-sync >/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w \
-	-o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-"$wf" run --port "$port" --fifo "$fifo" --ready-file "$tmp/ready" --seed "$seed" 2>"$tmp/wirefault.log" &
-wf_pid=$!
-for _ in $(seq 100); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
-[ -e "$tmp/ready" ] || { cat "$tmp/wirefault.log"; exit 1; }
+demo_start_pg
+demo_start_wf --seed "$seed"
 "$wf" status | sed -n '1,2p'
 "$bank" --check-conninfo "$direct" --init --accounts $accounts --balance $balance
 
@@ -133,8 +110,4 @@ echo "   replay: WF_BANK_SEED=$seed make demo-bank draws the same faults, the sa
 echo "   the same kernel decisions (wirefault run --seed $seed; connections named bank-<thread>-<n>)"
 
 say "stopping wirefault (SIGTERM): nothing stays"
-kill -TERM "$wf_pid"; wait "$wf_pid"; wf_pid=
-rc=0; "$wf" status || rc=$?
-echo "(wirefault status exit $rc)"
-echo "pinned maps left: $(ls /sys/fs/bpf/wirefault 2>/dev/null | wc -l);" \
-	"wirefault programs loaded: $(bpftool prog show | grep -c ' name wf_' || true)"
+demo_stop_wf

@@ -7,16 +7,10 @@
  * the same decisions.
  */
 #include <argp.h>
-#include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "control_client.h"
-#include "log.h"
 
 struct decisions_opts {
 	bool json;
@@ -68,19 +62,9 @@ static const struct argp decisions_argp = {
 int wf_cmd_decisions(int argc, char **argv)
 {
 	struct decisions_opts o = { 0 };
-	int fd, err;
 
 	if (argp_parse(&decisions_argp, argc, argv, 0, NULL, &o))
 		return WF_EXIT_USAGE;
-	fd = wf_control_request(o.json ? "decisions json" : "decisions text");
-	if (fd < 0)
-		return WF_EXIT_FAILURE;
-	signal(SIGPIPE, SIG_DFL);
-	err = wf_control_copy(fd, stdout);
-	close(fd);
-	if (err) {
-		wf_err("reading the decisions failed: %s", strerror(-err));
-		return WF_EXIT_FAILURE;
-	}
-	return WF_EXIT_OK;
+	return wf_control_print(o.json ? "decisions json" : "decisions text", 0,
+				"reading the decisions failed");
 }

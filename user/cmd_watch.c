@@ -5,16 +5,10 @@
  * the pipeline did.  Watching takes nothing away from dumps.
  */
 #include <argp.h>
-#include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "control_client.h"
-#include "log.h"
 
 struct watch_opts {
 	bool json;
@@ -63,21 +57,8 @@ static const struct argp watch_argp = {
 int wf_cmd_watch(int argc, char **argv)
 {
 	struct watch_opts o = { 0 };
-	int fd, err;
 
 	if (argp_parse(&watch_argp, argc, argv, 0, NULL, &o))
 		return WF_EXIT_USAGE;
-	fd = wf_control_request(o.json ? "watch json" : "watch text");
-	if (fd < 0)
-		return WF_EXIT_FAILURE;
-	/* line by line: a pipe to jq or grep sees each row at once */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_DFL);
-	err = wf_control_copy(fd, stdout);
-	close(fd);
-	if (err && err != -EINTR) {
-		wf_err("watch ended: %s", strerror(-err));
-		return WF_EXIT_FAILURE;
-	}
-	return WF_EXIT_OK;
+	return wf_control_print(o.json ? "watch json" : "watch text", 1, "watch ended");
 }

@@ -2,6 +2,7 @@
 #include "control_client.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "control_server.h"
 #include "instance_lock.h"
 #include "log.h"
@@ -81,6 +83,24 @@ int wf_control_request(const char *request)
 		return -1;
 	}
 	return fd;
+}
+
+int wf_control_print(const char *request, int line_buffered, const char *what)
+{
+	int fd = wf_control_request(request), err;
+
+	if (fd < 0)
+		return WF_EXIT_FAILURE;
+	if (line_buffered)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_DFL);
+	err = wf_control_copy(fd, stdout);
+	close(fd);
+	if (err && err != -EINTR) {
+		wf_err("%s: %s", what, strerror(-err));
+		return WF_EXIT_FAILURE;
+	}
+	return WF_EXIT_OK;
 }
 
 int wf_control_copy(int fd, FILE *out)
