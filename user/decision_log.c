@@ -12,22 +12,22 @@
 
 struct wf_decision_log {
 	struct wf_decision_entry *ring;
-	size_t cap, head, len;	/* entries ring[head], ring[head + 1], ... (mod cap) */
+	size_t cap;		/* entries allocated, grown by doubling up to max */
+	size_t max;		/* entries kept at most */
+	size_t head, len;	/* entries ring[head], ring[head + 1], ... (mod cap) */
 	uint64_t total, passed, dropped;
 };
 
 struct wf_decision_log *wf_decision_log_new(size_t cap)
 {
-	struct wf_decision_log *log = calloc(1, sizeof(*log));
+	struct wf_decision_log *log;
 
-	if (!log || !cap)
-		goto fail;
-	/* grown as decisions come: most runs make none */
-	log->cap = cap;
+	if (!cap)
+		return NULL;
+	log = calloc(1, sizeof(*log));
+	if (log)
+		log->max = cap;	/* nothing allocated yet: most runs make no decision */
 	return log;
-fail:
-	free(log);
-	return NULL;
 }
 
 void wf_decision_log_free(struct wf_decision_log *log)
@@ -38,18 +38,36 @@ void wf_decision_log_free(struct wf_decision_log *log)
 	free(log);
 }
 
+/* Room for one more entry while under max: the ring doubles (it is not wrapped until full). */
+static bool grow(struct wf_decision_log *log)
+{
+	size_t cap = log->cap ? log->cap * 2 : 1024;
+	struct wf_decision_entry *r;
+
+	if (cap > log->max)
+		cap = log->max;
+	r = realloc(log->ring, cap * sizeof(*r));
+	if (!r)
+		return false;
+	log->ring = r;
+	log->cap = cap;
+	return true;
+}
+
 void wf_decision_log_add(struct wf_decision_log *log, const struct wf_decision_entry *e)
 {
 	log->total++;
 	log->passed += e->d.passed != 0;
-	if (!log->ring) {
-		log->ring = malloc(log->cap * sizeof(*log->ring));
-		if (!log->ring) {
-			log->dropped++;
-			return;
-		}
+	if (log->len == log->cap && log->cap < log->max && !grow(log)) {
+		log->dropped++;	/* out of memory: this one is not kept */
+		return;
+	}
+	if (!log->cap) {
+		log->dropped++;
+		return;
 	}
 	if (log->len == log->cap) {
+		/* full at max: the oldest goes */
 		log->head = (log->head + 1) % log->cap;
 		log->len--;
 		log->dropped++;
