@@ -298,8 +298,10 @@ int wf_cmd_status(int argc, char **argv)
 			printf("leftovers of a crashed loader are present: run 'wirefault cleanup'\n");
 		return WF_EXIT_NOT_RUNNING;
 	}
-	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
-	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
+	if (!info.ports[0])
+		snprintf(info.ports, sizeof(info.ports), "%u", info.port);
+	printf("wirefault loader running: pid %d, port%s %s, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
+	       strchr(info.ports, ',') ? "s" : "", info.ports, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
 	if (info.proxy_port)
 		printf("virtual proxy port: %u, redirected to port %u for the processes of cgroup %s; "
 		       "only those connections are faulted\n", info.proxy_port, info.port,

@@ -120,6 +120,16 @@ void h_set_config(struct wf_harness *h, uint16_t port, uint32_t flags)
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(h->skel->maps.config), &zero, &cfg, BPF_ANY), 0);
 }
 
+void h_set_config_ports(struct wf_harness *h, const uint16_t *ports, int n, uint32_t flags)
+{
+	struct wf_config cfg = { .port = ports[0], .flags = flags, .loader_pid = (uint32_t)getpid() };
+	uint32_t zero = 0;
+
+	for (int i = 0; i < n && i < WF_MAX_PORTS; i++)
+		cfg.ports[cfg.nports++] = ports[i];
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(h->skel->maps.config), &zero, &cfg, BPF_ANY), 0);
+}
+
 int h_setup_with(void **state, const struct h_opts *o)
 {
 	struct wf_harness *h = calloc(1, sizeof(*h));
