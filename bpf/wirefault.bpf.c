@@ -195,7 +195,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	}
 	wf_count(WF_CNT_PACKETS);
 
-	wf_pipe_current_view(&ch.v);
+	wf_pipe_current_view(&ch.v, &pkt->key);
 	killall = wf_killall_in_force(&ch.v) && wf_killall_takes(pkt);
 	f = wf_flow_track(skb, cfg, pkt, killall);
 	if (!f)

@@ -356,6 +356,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		return err;
 	}
 	exec.pub = &pub;
+	exec.n_ports = o->ld.n_ports;
+	memcpy(exec.ports, o->ld.ports, sizeof(exec.ports));
 	exec.on_rows = feed_sinks;
 	exec.on_rows_ctx = &sinks;
 
