@@ -1479,6 +1479,57 @@ static void test_scopes(void **state)
 		conn_free(c[--n]);
 }
 
+/*
+ * killall() fired by a scope's pipeline kills within that scope: the
+ * connections it takes are killed on their next packet, the default scope's
+ * go on, until that scope's next command.
+ */
+static void test_scope_killall(void **state)
+{
+	struct wf_harness *h = *state;
+	const uint16_t p2 = TEST_PORT + 1, ports[] = { TEST_PORT, p2 };
+	struct tconn *a, *b, *d, *e;
+	struct pg_wire q = { 0 };
+	struct sent s;
+
+	h_set_config_ports(h, ports, 2, 0);
+	a = conn_scoped(h, 1, 43100, p2);
+	b = conn_scoped(h, 1, 43101, p2);
+	d = conn_scoped(h, 1, 43102, TEST_PORT);
+	e = conn_scoped(h, 1, 43103, p2);	/* logged in before killall(): new ones die at login */
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 42\").kill()");
+	h_pipeline(h, "conn(port=5433).onQuery(query=\"^SELECT 1$\").killall()");
+	pass_query(d, "SELECT 1");
+	kill_query(a, "SELECT 1");		/* fires killall() in the port scope */
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 1);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 1);	/* the firing chunk */
+	/* b, of the same scope, is killed on its next chunk, whatever it says */
+	query(&q, "SELECT 2");
+	tap_drain();
+	send_buf(b, C2S, &q, &s);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 2);
+	/* d, of the default scope, goes on: its own pipeline only */
+	pass_query(d, "SELECT 2");
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 2);
+	/* a command for another scope does not end it ... */
+	h_pipeline(h, "conn(client=\"127.0.0.9\").kill()");
+	query(&q, "SELECT 3");
+	tap_drain();
+	send_buf(e, C2S, &q, &s);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 3);
+	/* ... the scope's next command does */
+	h_pipeline(h, "conn(port=5433).onQuery(query=\"^SELECT 42\").reset()");
+	conn_free(e);
+	e = conn_scoped(h, 1, 43104, p2);
+	pass_query(e, "SELECT 3");
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 3);
+	pgw_free(&q);
+	conn_free(a);
+	conn_free(b);
+	conn_free(d);
+	conn_free(e);
+}
+
 /* ---- cost of a scan (printed, not asserted) ------------------------------------------------ */
 
 #define COST_PACKETS 10000
@@ -2194,6 +2245,7 @@ int main(void)
 		T(test_garbage),
 		T(test_unpublish),
 		T(test_scopes),
+		T(test_scope_killall),
 		T(test_conditions_one_message),
 		T(test_filters_of_one_chunk),
 		T(test_kill_fin_and_options),
