@@ -1530,6 +1530,40 @@ static void test_scope_killall(void **state)
 	conn_free(e);
 }
 
+/*
+ * Fallback along the specificity order: port+client cleared -> client;
+ * client cleared -> the default (none: allowed).  And an IPv6 client:
+ * conn(client="::1") takes connections from ::1 only, not from 127.0.0.1.
+ */
+static void test_scope_fallback(void **state)
+{
+	struct wf_harness *h = *state;
+	const uint16_t p2 = TEST_PORT + 1, ports[] = { TEST_PORT, p2 };
+	struct tconn *c[6];
+	int n = 0;
+
+	h_set_config_ports(h, ports, 2, 0);
+	h_pipeline(h, "conn(client=\"127.0.0.2\").onQuery(query=\"^SELECT 42\").reset()");
+	h_pipeline(h, "conn(client=\"127.0.0.2\", port=5433).onQuery(query=\"^SELECT 42\").kill()");
+	c[n] = conn_scoped(h, 2, 43200, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_KILL);
+	h_pipeline(h, "conn(port=5433, client=\"127.0.0.2\").allow()");
+	c[n] = conn_scoped(h, 2, 43201, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_RESET);
+	h_pipeline(h, "conn(client=\"127.0.0.2\").allow()");
+	c[n] = conn_scoped(h, 2, 43202, p2);
+	assert_int_equal(scoped_verdict(c[n++]), -1);
+
+	h_pipeline(h, "conn(client=\"::1\").onQuery(query=\"^SELECT 42\").blackhole()");
+	c[n] = conn_new(h, 6, 43203);
+	tc_login(c[n]);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_BLACKHOLE);
+	c[n] = conn_scoped(h, 1, 43204, TEST_PORT);
+	assert_int_equal(scoped_verdict(c[n++]), -1);
+	while (n)
+		conn_free(c[--n]);
+}
+
 /* ---- cost of a scan (printed, not asserted) ------------------------------------------------ */
 
 #define COST_PACKETS 10000
@@ -2246,6 +2280,7 @@ int main(void)
 		T(test_unpublish),
 		T(test_scopes),
 		T(test_scope_killall),
+		T(test_scope_fallback),
 		T(test_conditions_one_message),
 		T(test_filters_of_one_chunk),
 		T(test_kill_fin_and_options),
