@@ -134,7 +134,7 @@ $(OUT)/bench/%: bench/%.c tests/bpf/packet_builder.c tests/bpf/packet_builder.h 
 		$(TLIB_HDRS) $(SKELS) $(OUT)/libwirefault.a | $(OUT)/bench
 	$(call msg,CC-BENCH,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/bpf -Itests/lib -Iuser $(CFLAGS) $(WARNINGS) -o $@ $< \
-		tests/bpf/packet_builder.c $(TLIB_SRCS) $(OUT)/libwirefault.a -lbpf -lelf -lz
+		tests/bpf/packet_builder.c $(TLIB_SRCS) $(OUT)/libwirefault.a $(LDLIBS)
 
 bench-build: $(BENCH_BINS)
 
