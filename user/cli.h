@@ -28,4 +28,11 @@ int wf_cmd_decode(int argc, char **argv);
 /* Strict number parsing for options: the whole string, within [min, max]. */
 int wf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
+/*
+ * argp parser of the commands whose one option is --json/-j ('j') and
+ * which take no argument (watch, decisions): state->input is a bool *.
+ */
+struct argp_state;
+int wf_json_flag_parse(int key, char *arg, struct argp_state *state);
+
 #endif /* WF_CLI_H */

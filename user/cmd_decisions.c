@@ -12,34 +12,13 @@
 #include "cli.h"
 #include "control_client.h"
 
-struct decisions_opts {
-	bool json;
-};
-
 static const struct argp_option decisions_options[] = {
 	{ "json", 'j', NULL, 0, "one JSON object per decision instead of one line", 0 },
 	{ 0 },
 };
 
-static error_t decisions_parse(int key, char *arg, struct argp_state *state)
-{
-	struct decisions_opts *o = state->input;
-
-	switch (key) {
-	case 'j':
-		o->json = true;
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static const struct argp decisions_argp = {
-	decisions_options, decisions_parse, NULL,
+	decisions_options, wf_json_flag_parse, NULL,
 	"Print the random decisions the running loader's pipelines made (probability(p)), "
 	"oldest first (the last 100000 are kept).\n"
 	"\n"
@@ -61,10 +40,10 @@ static const struct argp decisions_argp = {
 
 int wf_cmd_decisions(int argc, char **argv)
 {
-	struct decisions_opts o = { 0 };
+	bool json = false;
 
-	if (argp_parse(&decisions_argp, argc, argv, 0, NULL, &o))
+	if (argp_parse(&decisions_argp, argc, argv, 0, NULL, &json))
 		return WF_EXIT_USAGE;
-	return wf_control_print(o.json ? "decisions json" : "decisions text", 0,
+	return wf_control_print(json ? "decisions json" : "decisions text", 0,
 				"reading the decisions failed");
 }

@@ -10,34 +10,13 @@
 #include "cli.h"
 #include "control_client.h"
 
-struct watch_opts {
-	bool json;
-};
-
 static const struct argp_option watch_options[] = {
 	{ "json", 'j', NULL, 0, "one JSON object per message (docs/json.md) instead of one line per chunk", 0 },
 	{ 0 },
 };
 
-static error_t watch_parse(int key, char *arg, struct argp_state *state)
-{
-	struct watch_opts *o = state->input;
-
-	switch (key) {
-	case 'j':
-		o->json = true;
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static const struct argp watch_argp = {
-	watch_options, watch_parse, NULL,
+	watch_options, wf_json_flag_parse, NULL,
 	"Show the PostgreSQL traffic the running loader records, live, until interrupted.\n"
 	"\n"
 	"Each line: time, connection number (as in dumps), client > server or client < server, "
@@ -56,9 +35,9 @@ static const struct argp watch_argp = {
 
 int wf_cmd_watch(int argc, char **argv)
 {
-	struct watch_opts o = { 0 };
+	bool json = false;
 
-	if (argp_parse(&watch_argp, argc, argv, 0, NULL, &o))
+	if (argp_parse(&watch_argp, argc, argv, 0, NULL, &json))
 		return WF_EXIT_USAGE;
-	return wf_control_print(o.json ? "watch json" : "watch text", 1, "watch ended");
+	return wf_control_print(json ? "watch json" : "watch text", 1, "watch ended");
 }
