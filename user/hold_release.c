@@ -70,7 +70,7 @@ static int icmp_burst(struct wf_packet_sender *s, const struct wf_hold *h)
 
 	if (wf_tcp_frame_parse_headers(h->frame, h->frame_len, &tf))
 		return -ENODATA;
-	len = wf_tcp_frame_build_unreach(h->frame, &tf, msg, sizeof(msg));
+	len = wf_tcp_frame_build_unreach(h->frame, &tf, WF_UNREACH_RTO_REVERT, msg, sizeof(msg));
 	if (len < 0)
 		return len;
 	/* To the segment's sender: its TCP looks the quote up as its own. */

@@ -20,6 +20,7 @@
 #define ICMP_HOST_UNREACH	1
 #define ICMPV6_DEST_UNREACH	1
 #define ICMPV6_NOROUTE		0
+#define ICMPV6_ADDR_UNREACH	3
 #define ICMP_HLEN		8
 #define ICMP_QUOTE_TCP_V4	8	/* RFC 792: the IP header + 64 bits of data */
 #define ICMP_QUOTE_TCP_V6	32
@@ -309,7 +310,7 @@ int wf_tcp_frame_build_syn(uint8_t *buf, size_t size, const struct wf_flow_key *
 }
 
 int wf_tcp_frame_build_unreach(const uint8_t *frame, const struct wf_tcp_frame *tf,
-			       uint8_t *buf, size_t size)
+			       enum wf_unreach_why why, uint8_t *buf, size_t size)
 {
 	uint32_t ip_hlen = tf->l4_off - tf->l3_off, quote_tcp, len;
 
@@ -332,7 +333,7 @@ int wf_tcp_frame_build_unreach(const uint8_t *frame, const struct wf_tcp_frame *
 		wf_put_be16(buf + 2, csum_fold(csum_add(0, buf, len)));
 	} else {
 		buf[0] = ICMPV6_DEST_UNREACH;
-		buf[1] = ICMPV6_NOROUTE;
+		buf[1] = why == WF_UNREACH_HOST ? ICMPV6_ADDR_UNREACH : ICMPV6_NOROUTE;
 	}
 	return (int)len;
 }

@@ -155,15 +155,23 @@ int wf_tcp_frame_build_syn(uint8_t *buf, size_t size, const struct wf_flow_key *
  *  - IPv4: type 3 code 1 (host unreachable), quoting the IP header with its
  *    options and the first 8 TCP bytes (ports and seq: all tcp_v4_err()
  *    reads), ICMP checksum filled in;
- *  - IPv6: ICMPv6 type 1 code 0 (no route), quoting the 40-byte IPv6
+ *  - IPv6: ICMPv6 type 1 code 0 (no route) for WF_UNREACH_RTO_REVERT, code 3
+ *    (address unreachable: EHOSTUNREACH, as IPv4's host unreachable) for
+ *    WF_UNREACH_HOST, quoting the 40-byte IPv6
  *    header and the first 32 TCP bytes (fewer if the segment is shorter,
  *    at least 8), checksum left 0 (a raw ICMPv6 socket fills it in: it
  *    covers the pseudo-header, which only the kernel knows for sure).
- * These are the codes for which tcp_v4_err()/tcp_v6_err() call
- * tcp_ld_RTO_revert().  The frame may be cut (headers only).  Returns the
+ * RTO_REVERT (a hold's release): the codes for which tcp_v4_err() and
+ * tcp_v6_err() call tcp_ld_RTO_revert().  HOST (unreachable()): the codes a
+ * socket reports as EHOSTUNREACH.  The frame may be cut (headers only).  Returns the
  * message length, or -ENOSPC (WF_ICMP_UNREACH_MAX always suffices).
  */
+enum wf_unreach_why {
+	WF_UNREACH_RTO_REVERT,	/* make the sender retransmit at once */
+	WF_UNREACH_HOST,	/* tell the sender its peer is unreachable */
+};
+
 int wf_tcp_frame_build_unreach(const uint8_t *frame, const struct wf_tcp_frame *tf,
-			       uint8_t *buf, size_t size);
+			       enum wf_unreach_why why, uint8_t *buf, size_t size);
 
 #endif /* WF_TCP_FRAME_H */

@@ -5,8 +5,6 @@
 
 #include "tcp_frame.h"
 
-#define WF_ICMPV6_ADDR_UNREACH	3
-
 int wf_unreachable_answer(struct wf_packet_sender *s, const struct wf_event *ev, int ifindex)
 {
 	/* The quote needs the segment's headers only: rebuild them from the
@@ -29,15 +27,9 @@ int wf_unreachable_answer(struct wf_packet_sender *s, const struct wf_event *ev,
 		return len;
 	if (wf_tcp_frame_parse_headers(frame, (size_t)len, &tf))
 		return -EINVAL;
-	mlen = wf_tcp_frame_build_unreach(frame, &tf, msg, sizeof(msg));
+	mlen = wf_tcp_frame_build_unreach(frame, &tf, WF_UNREACH_HOST, msg, sizeof(msg));
 	if (mlen < 0)
 		return mlen;
-	/* ICMPv6 "no route" (code 0, what a hold's release uses for its RTO
-	 * revert) reads as ENETUNREACH; "address unreachable" is the v6 twin
-	 * of IPv4's host unreachable: EHOSTUNREACH.  The kernel computes the
-	 * ICMPv6 checksum, so the code can change here. */
-	if (tf.family == WF_FAMILY_IPV6)
-		msg[1] = WF_ICMPV6_ADDR_UNREACH;
 	/* to the segment's sender: its TCP finds the quote to be its own */
 	wf_tcp_frame_addrs(frame, &tf, src, dst);
 	return wf_packet_send_icmp(s, tf.family, src, ifindex, msg, (size_t)mlen);

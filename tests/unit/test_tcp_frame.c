@@ -717,8 +717,8 @@ static void test_unreach_ipv4(void **state)
 			assert_int_equal(wf_tcp_frame_parse_headers(f, WF_HOLD_HEADERS_MAX, &tf), 0);
 			assert_true(tf.cut);
 		}
-		assert_int_equal(wf_tcp_frame_build_unreach(f, &tf, msg, 8 + ihl + 7), -ENOSPC);
-		len = wf_tcp_frame_build_unreach(f, &tf, msg, sizeof(msg));
+		assert_int_equal(wf_tcp_frame_build_unreach(f, &tf, WF_UNREACH_RTO_REVERT, msg, 8 + ihl + 7), -ENOSPC);
+		len = wf_tcp_frame_build_unreach(f, &tf, WF_UNREACH_RTO_REVERT, msg, sizeof(msg));
 		assert_int_equal(len, 8 + ihl + 8);
 		assert_int_equal(msg[0], 3);		/* destination unreachable */
 		assert_int_equal(msg[1], 1);		/* host unreachable */
@@ -763,8 +763,8 @@ static void test_unreach_ipv6(void **state)
 			len = cases[i].frame_len;
 		assert_int_equal(wf_tcp_frame_parse_headers(f, len, &tf), 0);
 		memset(msg, 0xcc, sizeof(msg));
-		assert_int_equal(wf_tcp_frame_build_unreach(f, &tf, msg, (size_t)want - 1), -ENOSPC);
-		n = wf_tcp_frame_build_unreach(f, &tf, msg, sizeof(msg));
+		assert_int_equal(wf_tcp_frame_build_unreach(f, &tf, WF_UNREACH_RTO_REVERT, msg, (size_t)want - 1), -ENOSPC);
+		n = wf_tcp_frame_build_unreach(f, &tf, WF_UNREACH_RTO_REVERT, msg, sizeof(msg));
 		if (n != want)
 			fail_msg("case %zu: length %d, want %d", i, n, want);
 		assert_int_equal(msg[0], 1);		/* ICMPv6 destination unreachable */
@@ -774,6 +774,10 @@ static void test_unreach_ipv6(void **state)
 		assert_memory_equal(msg + 8, f + 14, (size_t)want - 8);
 		assert_int_equal(msg[n], 0xcc);
 		assert_int_equal(wf_be32(msg + 8 + 40 + 4), 0x0badcafe);
+		/* unreachable(): address unreachable (EHOSTUNREACH), the same quote */
+		assert_int_equal(wf_tcp_frame_build_unreach(f, &tf, WF_UNREACH_HOST, msg, sizeof(msg)), n);
+		assert_int_equal(msg[1], 3);
+		assert_memory_equal(msg + 8, f + 14, (size_t)want - 8);
 	}
 }
 
