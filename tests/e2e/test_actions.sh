@@ -143,7 +143,10 @@ accept 'conn.allow()'
 echo "pg_sleep(0.2) ms min/median/max: without a hold $(stats "${base[@]}"), held $(stats "${held[@]}")"
 extra=$(stats "${extras[@]}" | cut -d/ -f2)
 echo "extra latency of the hold (median of the pairs): $extra ms"
-[ $extra -ge 95 ] && [ $extra -lt 400 ] || fail "a cancel() hold should add ~100 ms, added $extra ms"
+# Asserted loosely: CI measured medians of 93 ms twice on 2 shared cores (the client's clock
+# sees more than the kernel's 100 ms between the chunk's arrival and its release); a hold that
+# did not happen adds ~0, one held twice ~200.
+[ $extra -ge 80 ] && [ $extra -lt 400 ] || fail "a cancel() hold should add ~100 ms, added $extra ms"
 
 step 'cancel(a pid that does not exist): logged, counted, the chunk delivered at once'
 nopid=4194000
