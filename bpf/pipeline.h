@@ -77,14 +77,22 @@ static __always_inline bool wf_after_passes(struct wf_flow *f, __u64 n)
 	return false;
 }
 
+/* What one bpf_loop step of wf_pipe_eval() needs. */
+struct wf_eval_ctx {
+	struct __sk_buff *skb;
+	struct wf_pipeline *pipe;
+	const struct wf_chunk *ch;
+	struct wf_flow *f;
+	const struct wf_flow_key *key;
+	struct wf_filter_stats *st;
+	__u32 nfilters;
+	__u32 failed;		/* a filter failed: the chunk is allowed */
+};
+
 /*
- * after(n), times(n) and probability(p), for filter `filter` of the chunk
- * whose seq and length are packed in seq_len (seq << 32 | len) and whose
- * message index and direction in msg_dir (message << 32 | dir): 1 passes,
- * 0 allows.  A global function taking scalars, so the verifier checks it
- * once instead of once per filter of the evaluation loop and per path into
- * it (inlined, these filters tripled the program's verified instructions;
- * a struct on the caller's stack still cost half as much again).
+ * after(n), times(n) and probability(p), filter i of the pipeline, for the
+ * chunk in hand: 1 passes, 0 allows.  Not inlined: its body is verified once
+ * per call site of the loop's callback.
  *
  * after(n): wf_after_passes().
  *
@@ -96,19 +104,18 @@ static __always_inline bool wf_after_passes(struct wf_flow *f, __u64 n)
  * probability(p): a draw that names the chunk (include/wf_random.h), logged
  * in the ring so that a run can be compared with its replay.
  */
-__noinline int wf_filter_counted(struct wf_pipeline *pipe, struct wf_flow *f,
-				 const struct wf_flow_key *key, __u64 seq_len, __u64 msg_dir_filter)
+static __noinline int wf_filter_counted(const struct wf_eval_ctx *c, __u32 i)
 {
-	__u32 i, cpu = bpf_get_smp_processor_id(), dir = (msg_dir_filter >> 8) & 1;
+	struct wf_pipeline *pipe = c->pipe;
+	const struct wf_chunk *ch = c->ch;
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct wf_rec_slot *slot;
 	struct wf_decision *d;
 	__u64 *fired;
 
-	if (!pipe || !f || !key)
-		return 0;
-	i = msg_dir_filter & (WF_PIPE_MAX_FILTERS - 1);
+	i &= WF_PIPE_MAX_FILTERS - 1;
 	if (pipe->filters[i].kind == WF_PIPE_F_AFTER)
-		return wf_after_passes(f, pipe->filters[i].after);
+		return wf_after_passes(c->f, pipe->filters[i].after);
 	if (pipe->filters[i].kind == WF_PIPE_F_TIMES) {
 		fired = &pipe->fired[i];
 		if (*(volatile __u64 *)fired >= pipe->filters[i].times ||
@@ -127,21 +134,21 @@ __noinline int wf_filter_counted(struct wf_pipeline *pipe, struct wf_flow *f,
 	d = (struct wf_decision *)slot->data;
 	__builtin_memset(d, 0, sizeof(*d));
 	d->seed = pipe->seed;
-	d->ident = f->ident;
+	d->ident = c->f->ident;
 	d->threshold = pipe->filters[i].threshold;
-	d->message = msg_dir_filter >> 32;
+	d->message = ch->message;
 	d->filter = i;
-	d->draw = wf_draw(d->seed, d->ident, dir, d->message, i);
+	d->draw = wf_draw(d->seed, d->ident, ch->dir, d->message, i);
 	d->passed = d->draw < d->threshold;
 	slot->hdr.ts_ns = bpf_ktime_get_ns();
-	slot->hdr.conn_id = f->conn_id;
-	slot->hdr.flow = *key;
-	slot->hdr.seq = seq_len >> 32;
-	slot->hdr.chunk_len = (__u32)seq_len;
+	slot->hdr.conn_id = c->f->conn_id;
+	slot->hdr.flow = *c->key;
+	slot->hdr.seq = ch->seq;
+	slot->hdr.chunk_len = ch->len;
 	slot->hdr.offset = 0;
 	slot->hdr.len = sizeof(*d);
 	slot->hdr.kind = WF_REC_DECISION;
-	slot->hdr.dir = dir;
+	slot->hdr.dir = ch->dir;
 	slot->hdr.flags = 0;
 	slot->hdr.action = 0;
 	slot->hdr.pipe_gen = pipe->generation;
@@ -152,18 +159,6 @@ __noinline int wf_filter_counted(struct wf_pipeline *pipe, struct wf_flow *f,
 		wf_count(WF_CNT_DECISIONS);
 	return d->passed;
 }
-
-/* What one bpf_loop step of wf_pipe_eval() needs. */
-struct wf_eval_ctx {
-	struct __sk_buff *skb;
-	struct wf_pipeline *pipe;
-	const struct wf_chunk *ch;
-	struct wf_flow *f;
-	const struct wf_flow_key *key;
-	struct wf_filter_stats *st;
-	__u32 nfilters;
-	__u32 failed;		/* a filter failed: the chunk is allowed */
-};
 
 /*
  * Filter i of the pipeline; 1 stops the loop.  A bpf_loop callback, so that
@@ -192,8 +187,7 @@ static long wf_eval_filter(__u32 i, struct wf_eval_ctx *c)
 	case WF_PIPE_F_AFTER:
 	case WF_PIPE_F_TIMES:
 	case WF_PIPE_F_PROBABILITY:
-		pass = wf_filter_counted(c->pipe, c->f, c->key, (__u64)ch->seq << 32 | ch->len,
-					 (__u64)ch->message << 32 | (__u32)(ch->dir & 1) << 8 | i);
+		pass = wf_filter_counted(c, i);
 		break;
 	default:	/* not an encoding this program knows: fail open */
 		wf_count(WF_CNT_ERRORS);
