@@ -28,6 +28,7 @@ struct wf_pipe_view {
 	const struct wf_pipeline *pipe;
 	const struct wf_dfa_pool *pool;
 	__u32 gen;
+	__u32 scope;		/* the scope whose pipeline it is (include/wf_pipeline.h) */
 };
 
 struct wf_match_ctx {

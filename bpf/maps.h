@@ -57,7 +57,7 @@ struct {
 /* Per-filter counts of the current pipeline (include/wf_pipeline.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, WF_PIPE_SCOPES);	/* per scope */
 	__type(key, __u32);
 	__type(value, struct wf_filter_stats);
 } filter_stats SEC(".maps");

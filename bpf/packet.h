@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "wf_config.h"
 #include "wf_flow.h"
 
 #define WF_ETH_HLEN		14
@@ -40,7 +41,7 @@ struct wf_pkt {
 
 enum wf_parse_result {
 	WF_PARSE_OK = 0,
-	WF_PARSE_OTHER,		/* not TCP, or TCP of another port */
+	WF_PARSE_OTHER,		/* not TCP, or TCP of no followed port */
 	WF_PARSE_MALFORMED,	/* IP whose TCP header cannot be read */
 };
 
@@ -71,7 +72,8 @@ static __always_inline void wf_addr_v4(__u8 out[16], __be32 addr)
 }
 
 /*
- * Fills *p for a TCP packet to or from `port` (host order).  The L3 length is
+ * Fills *p for a TCP packet to or from a port cfg follows (wf_config_follows:
+ * the server side is the followed port; if both are, the destination).  The L3 length is
  * computed from skb->len: the IP length field is only used to cut off
  * trailing link-layer padding of small non-GSO frames (a bare ACK padded to
  * 60 bytes must not look like 6 payload bytes).  GSO skbs on lo reach
@@ -80,7 +82,7 @@ static __always_inline void wf_addr_v4(__u8 out[16], __be32 addr)
  * Not inlined: its headers and addresses get a stack frame of their own.
  */
 static __noinline enum wf_parse_result
-wf_parse_packet(struct __sk_buff *skb, __u16 port, struct wf_pkt *p)
+wf_parse_packet(struct __sk_buff *skb, const struct wf_config *cfg, struct wf_pkt *p)
 {
 	__u32 l3 = WF_ETH_HLEN, l4, ip_end = 0;
 	__u8 saddr[16] = {}, daddr[16] = {};
@@ -129,9 +131,9 @@ wf_parse_packet(struct __sk_buff *skb, __u16 port, struct wf_pkt *p)
 		return WF_PARSE_MALFORMED;
 	sport = bpf_ntohs(th.source);
 	dport = bpf_ntohs(th.dest);
-	if (dport == port)
+	if (wf_config_follows(cfg, dport))
 		p->dir = WF_DIR_FRONTEND;
-	else if (sport == port)
+	else if (wf_config_follows(cfg, sport))
 		p->dir = WF_DIR_BACKEND;
 	else
 		return WF_PARSE_OTHER;

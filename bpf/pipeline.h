@@ -29,23 +29,58 @@ struct wf_chunk {
 	__u8 dir;		/* enum wf_dir */
 };
 
-/* The active pipeline, or v->pipe == NULL (everything allowed). */
-static __always_inline void wf_pipe_current_view(struct wf_pipe_view *v)
+/* Does a scope's selector take the connection of flow key k? */
+static __always_inline bool wf_scope_takes(const struct wf_pipe_scope *s, const struct wf_flow_key *k)
+{
+	__u64 a[2], b[2];
+
+	if (s->port && s->port != k->server_port)
+		return false;
+	if (!s->has_client)
+		return true;
+	__builtin_memcpy(a, s->client_addr, 16);
+	__builtin_memcpy(b, k->client_addr, 16);
+	return a[0] == b[0] && a[1] == b[1];
+}
+
+/*
+ * The pipeline that applies to the connection of flow key k, or
+ * v->pipe == NULL (everything allowed): the most specific scope in force
+ * whose selector takes it, else the default scope.  Each word is read once;
+ * a scope's selector is stable while its word is nonzero.
+ */
+static __always_inline void wf_pipe_current_view(struct wf_pipe_view *v, const struct wf_flow_key *k)
 {
 	const struct wf_pipe_current *cur;
 	const struct wf_pipeline *pipe;
-	__u32 zero = 0, word, slot;
+	__u32 zero = 0, word, slot, scope = 0;
+	int best = -1;
 
 	v->pipe = NULL;
 	v->pool = NULL;
 	v->gen = 0;
+	v->scope = 0;
 	cur = bpf_map_lookup_elem(&pipe_current, &zero);
 	if (!cur)
 		return;
 	word = *(volatile const __u32 *)&cur->word;
+	for (__u32 i = 0; i < WF_PIPE_SCOPES - 1; i++) {
+		const struct wf_pipe_scope *s = &cur->scoped[i];
+		__u32 w = *(volatile const __u32 *)&s->word;
+		int rank;
+
+		if (!w || !wf_scope_takes(s, k))
+			continue;
+		rank = wf_pipe_scope_rank(s);
+		if (rank > best) {
+			best = rank;
+			word = w;
+			scope = i + 1;
+		}
+	}
 	if (!word)
 		return;
-	slot = word & 1;
+	slot = 2 * scope + (word & 1);
 	pipe = bpf_map_lookup_elem(&pipelines, &slot);
 	if (!pipe)
 		return;
@@ -59,6 +94,7 @@ static __always_inline void wf_pipe_current_view(struct wf_pipe_view *v)
 		return;
 	v->pipe = pipe;
 	v->gen = word >> 1;
+	v->scope = scope;
 }
 
 /*
@@ -209,7 +245,7 @@ wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_flow_key 
 {
 	const struct wf_pipeline *pipe = ch->v.pipe;
 	struct wf_eval_ctx c;
-	__u32 zero = 0;
+	__u32 scope = ch->v.scope & (WF_PIPE_SCOPES - 1);
 
 	if (!pipe || !ch->len)
 		return WF_PIPE_A_ALLOW;
@@ -221,7 +257,7 @@ wf_pipe_eval(struct __sk_buff *skb, struct wf_flow *f, const struct wf_flow_key 
 	c.key = key;
 	c.nfilters = pipe->nfilters;
 	c.failed = 0;
-	c.st = bpf_map_lookup_elem(&filter_stats, &zero);
+	c.st = bpf_map_lookup_elem(&filter_stats, &scope);
 	if (c.st && c.st->generation != pipe->generation) {
 		__builtin_memset(c.st, 0, sizeof(*c.st));
 		c.st->generation = pipe->generation;

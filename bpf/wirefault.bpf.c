@@ -183,7 +183,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 		wf_count(WF_CNT_ERRORS);
 		return TCX_NEXT;
 	}
-	switch (wf_parse_packet(skb, cfg->port, pkt)) {
+	switch (wf_parse_packet(skb, cfg, pkt)) {
 	case WF_PARSE_OK:
 		break;
 	case WF_PARSE_OTHER:
@@ -195,7 +195,7 @@ static __always_inline int wf_handle(struct __sk_buff *skb)
 	}
 	wf_count(WF_CNT_PACKETS);
 
-	wf_pipe_current_view(&ch.v);
+	wf_pipe_current_view(&ch.v, &pkt->key);
 	killall = wf_killall_in_force(&ch.v) && wf_killall_takes(pkt);
 	f = wf_flow_track(skb, cfg, pkt, killall);
 	if (!f)
@@ -267,7 +267,7 @@ int wf_tc_ingress(struct __sk_buff *skb)
  * sock_ops, on the cgroup the loader attaches it to:
  *  - a client socket about to send its SYN enters vconns if connect4/6
  *    tagged it (virtual_port.h), and leaves it when it closes;
- *  - connections of the port that wirefault follows get TCP_BPF_RTO_MIN =
+ *  - connections of the ports that wirefault follows get TCP_BPF_RTO_MIN =
  *    rto_min_us once established, so that segments cut away during a hold
  *    (the bytes behind a held chunk) are retransmitted after ~20 ms instead
  *    of the usual 200 ms or more (DESIGN.md §7).
@@ -301,7 +301,8 @@ int wf_sockops(struct bpf_sock_ops *skops)
 	if (!cfg->rto_min_us)
 		return 1;
 	active = skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
-	if (active ? bpf_ntohl(skops->remote_port) != cfg->port : skops->local_port != cfg->port)
+	if (!wf_config_follows(cfg, active ? (__u16)bpf_ntohl(skops->remote_port)
+					     : (__u16)skops->local_port))
 		return 1;
 	if (cfg->proxy_port) {
 		wf_sockops_key(skops, active, &key);

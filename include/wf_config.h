@@ -3,11 +3,20 @@
  * Run-time configuration of the tc program, a one-entry array map written by
  * the loader (pinned as /sys/fs/bpf/wirefault/config).  Until the loader has
  * written it, port is 0 and the program passes everything (fail open).
+ *
+ * Followed ports (`run --port P [--port P2 ...]`): `port` is the first, the
+ * one the code that needs a single port uses (the virtual proxy port
+ * redirects to it); ports[0..nports) are all of them, ports[0] == port,
+ * unused entries 0.  A writer that sets `port` alone (nports 0) follows
+ * that one port.
  */
 #ifndef WF_CONFIG_H
 #define WF_CONFIG_H
 
 #include "wf_types.h"
+
+/* Server ports one loader follows at most. */
+#define WF_MAX_PORTS	8
 
 enum wf_config_flags {
 	WF_CFG_RECORD = 1u << 0,	/* copy payload into the ring buffer */
@@ -22,7 +31,22 @@ struct wf_config {
 	__u32 rto_min_us;	/* sock_ops: TCP_BPF_RTO_MIN for connections of the
 				 * port, so that segments dropped during a hold come
 				 * back fast (DESIGN.md §7); 0 = leave RTOs alone */
+	__u32 nports;		/* entries of ports[] in use (0: port alone) */
+	__u16 ports[WF_MAX_PORTS];	/* every followed port, host order; ports[0] == port */
 };
+
+/* Is `port` (host order) a followed server port?  Port 0 never is. */
+static inline int wf_config_follows(const struct wf_config *cfg, __u16 port)
+{
+	if (!port)
+		return 0;
+	if (port == cfg->port)
+		return 1;
+	for (int i = 1; i < WF_MAX_PORTS; i++)
+		if (cfg->ports[i] == port)
+			return 1;
+	return 0;
+}
 
 /* skb->mark of packets wirefault injects; the program lets them through. */
 #define WF_OWN_MARK	0x77660001u

@@ -12,6 +12,19 @@
  *                 of the pipeline in the same slot)
  *   pipe_current  array[1] of struct wf_pipe_current, BPF_F_MMAPABLE
  *
+ * Scopes (docs/commands.md "Several pipelines: scopes"): up to
+ * WF_PIPE_SCOPES pipelines are in force at once, each for a subset of the
+ * connections.  Scope 0 is the default (plain `conn`): its word is
+ * pipe_current.word, its slots 0 and 1.  Scope s = 1..WF_PIPE_SCOPES-1 is
+ * pipe_current.scoped[s - 1]: a selector (server port and/or client
+ * address, conn(port=P, client="ADDR")) and its own word, naming slot
+ * 2s + (word & 1).  A chunk is evaluated with the most specific scope whose
+ * word is nonzero and whose selector matches its flow key (port+client >
+ * client > port), else with the default.  Generations are unique over all
+ * scopes.  A scope's selector is written while its word is 0, before the
+ * word goes nonzero, and never changes while it is nonzero; a scope that
+ * was cleared is given another selector only WF_PIPE_SLOT_REUSE_MS later.
+ *
  * Publishing (double-buffered): the loader writes the whole new pipeline and
  * its tables into the slot that is not current, then stores the new
  * `word` (generation << 1 | slot) into pipe_current with one aligned 32-bit
@@ -72,7 +85,8 @@
 #include "wf_types.h"
 #include "wf_flow.h"
 
-#define WF_PIPE_SLOTS		2
+#define WF_PIPE_SCOPES		4	/* pipelines in force at once: the default + 3 */
+#define WF_PIPE_SLOTS		(2 * WF_PIPE_SCOPES)	/* scope s: slots 2s, 2s + 1 */
 #define WF_PIPE_MAX_FILTERS	16	/* filters of one pipeline */
 #define WF_PIPE_MAX_CONDS	8	/* field conditions of all its onX() together */
 #define WF_PIPE_MAX_DFAS	16	/* regexes (conditions, contains, matches) */
@@ -186,7 +200,7 @@ struct wf_dfa_pool {
 
 /*
  * How far chunks get through the pipeline, per CPU (`wirefault status`
- * sums the CPUs): a CPU that meets a newer generation starts its counts
+ * sums the CPUs), one entry per scope: a CPU that meets a newer generation starts its counts
  * over, so entries of an older generation are ignored by the reader.
  */
 struct wf_filter_stats {
@@ -197,16 +211,34 @@ struct wf_filter_stats {
 	__u64 acted;		/* chunks that reached the action */
 };
 
+/* A scope other than the default: its selector and its word. */
+struct wf_pipe_scope {
+	__u32 word;		/* generation << 1 | b (slot 2s + b); 0 = not in force */
+	__u16 port;		/* selector: server port, host order; 0 = any */
+	__u8 has_client;	/* selector: the client address must be client_addr */
+	__u8 pad;
+	__u8 client_addr[16];	/* as flow keys hold it (IPv4 v4-mapped) */
+};
+
 struct wf_pipe_current {
-	__u32 word;		/* generation << 1 | slot; 0 = no pipeline */
+	__u32 word;		/* the default scope's: generation << 1 | slot; 0 = no pipeline */
 	/*
 	 * killall(): the generation of the pipeline whose killall() fired.
 	 * While it equals the current generation, every chunk of every
 	 * connection is killed (fluent.py replaces its pipeline with kill());
 	 * the next command publishes a new generation and so ends it.
+	 * Generations are unique over the scopes, so killall() holds only in
+	 * the scope whose pipeline fired it, until that scope's next command.
 	 */
 	__u32 killall_gen;
+	struct wf_pipe_scope scoped[WF_PIPE_SCOPES - 1];	/* scopes 1.. */
 };
+
+/* Specificity of a scope's selector: port+client 3 > client 2 > port 1 > default 0. */
+static inline int wf_pipe_scope_rank(const struct wf_pipe_scope *s)
+{
+	return (s->has_client ? 2 : 0) + (s->port ? 1 : 0);
+}
 
 static inline __u32 wf_pipe_word(__u32 generation, __u32 slot)
 {

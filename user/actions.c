@@ -12,13 +12,15 @@
 #include "loader_counters.h"
 #include "packet_send.h"
 #include "unreachable.h"
+#include "wf_config.h"
 
 struct wf_actions {
 	struct ring_buffer *events;
 	struct wf_packet_sender ps;
 	struct wf_hold_keeper *holds;
 	int counters_fd;
-	unsigned int port;
+	unsigned int ports[WF_MAX_PORTS];
+	int n_ports;
 	unsigned int probe_ifindex;
 	int vconns_fd;
 };
@@ -38,9 +40,12 @@ static int on_event(void *ctx, void *data, size_t len)
 		wf_hold_keeper_on_event(a->holds, &ev);
 		break;
 	case WF_EVENT_KILLALL:
-		wf_info("killall() in force (pipeline generation %u): killing idle connections of port %u",
-			ev.pipe_gen, a->port);
-		wf_killall_sweep(&a->ps, a->port, a->probe_ifindex, a->counters_fd, a->vconns_fd);
+		wf_info("killall() in force (pipeline generation %u): killing idle connections of %s %u%s",
+			ev.pipe_gen, a->n_ports > 1 ? "ports" : "port", a->ports[0],
+			a->n_ports > 1 ? " and the others followed" : "");
+		for (int i = 0; i < a->n_ports; i++)
+			wf_killall_sweep(&a->ps, a->ports[i], a->probe_ifindex, a->counters_fd,
+					 a->vconns_fd);
 		break;
 	case WF_EVENT_UNREACHABLE: {
 		int err = wf_unreachable_answer(&a->ps, &ev, (int)a->probe_ifindex);
@@ -67,7 +72,8 @@ struct wf_actions *wf_actions_new(const struct wf_actions_opts *o)
 	if (!a)
 		return NULL;
 	a->counters_fd = o->counters_fd;
-	a->port = o->port;
+	a->n_ports = o->n_ports < WF_MAX_PORTS ? o->n_ports : WF_MAX_PORTS;
+	memcpy(a->ports, o->ports, (size_t)a->n_ports * sizeof(a->ports[0]));
 	a->probe_ifindex = o->probe_ifindex;
 	a->vconns_fd = o->vconns_fd;
 	a->ps.packet_fd = a->ps.icmp4_fd = a->ps.icmp6_fd = -1;

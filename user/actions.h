@@ -14,7 +14,8 @@ struct wf_actions_opts {
 	int events_fd;		/* the events ring buffer map */
 	int holds_fd;		/* the holds array map */
 	int counters_fd;
-	unsigned int port;	/* the followed server port */
+	const unsigned int *ports;	/* the followed server ports */
+	int n_ports;
 	unsigned int probe_ifindex;	/* device killall() probes are sent on (lo) */
 	int vconns_fd;		/* virtual-port connections map, -1 without a proxy port */
 	int pipe_current_fd;	/* the pipeline switch (queued cancels check it), -1 if none */

@@ -66,7 +66,7 @@ enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OP
 #define RTO_MIN_US_DEFAULT 10000
 
 static const struct argp_option run_options[] = {
-	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required)", 0 },
+	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required; repeatable, at most 8: conn(port=P) scopes a command to one)", 0 },
 	{ "proxy-port", OPT_PROXY_PORT, "VPORT", 0, "virtual proxy port: connections made to loopback VPORT go to PORT and only those are faulted (like a proxy on VPORT in front of PORT)", 0 },
 	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
 	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
@@ -93,7 +93,14 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case 'p':
 		if (wf_parse_uint(arg, 1, 65535, &v))
 			argp_error(state, "invalid port '%s': expected 1..65535", arg);
-		o->ld.port = (unsigned int)v;
+		if (o->ld.n_ports == WF_MAX_PORTS)
+			argp_error(state, "at most %d --port options", WF_MAX_PORTS);
+		for (int i = 0; i < o->ld.n_ports; i++)
+			if (o->ld.ports[i] == v)
+				argp_error(state, "--port %lu given twice", v);
+		o->ld.ports[o->ld.n_ports++] = (unsigned int)v;
+		if (!o->port_set)
+			o->ld.port = (unsigned int)v;
 		o->port_set = true;
 		break;
 	case OPT_PROXY_PORT:
@@ -159,6 +166,8 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--port is required");
 		if (o->ld.proxy_port && o->ld.proxy_port == o->ld.port)
 			argp_error(state, "--proxy-port must differ from --port (%u)", o->ld.port);
+		if (o->ld.proxy_port && o->ld.n_ports > 1)
+			argp_error(state, "--proxy-port stands in front of one --port: give one");
 		if (o->pcap && !o->ld.record)
 			argp_error(state, "--pcap needs the recorder: drop --no-record");
 		break;
@@ -182,12 +191,13 @@ static const struct argp run_argp = {
 	"faults and records only those connections; connections made straight to PORT pass "
 	"untouched.\n"
 	"\n"
-	"USAGE: wirefault run --port PORT [--proxy-port VPORT] [--fifo PATH] [--iface IF]...\n"
+	"USAGE: wirefault run --port PORT [--port PORT2]... [--proxy-port VPORT] [--fifo PATH] [--iface IF]...\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  wirefault run --port 5432\n"
 	"  wirefault run --port 57638 --proxy-port 9060 --fifo /tmp/mitm.fifo\n"
 	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
+	"  wirefault run --port 9700 --port 9701   # then: conn(port=9700).blackhole()\n"
 	"  wirefault run --port 5432 --pcap /tmp/pg.pcap   # then: tshark -r /tmp/pg.pcap -d tcp.port==5432,pgsql\n"
 	"  WIREFAULT_PIPELINE='conn.onQuery(query=\"^COMMIT\").kill()' wirefault run --port 5432\n"
 	"\v"
@@ -346,6 +356,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		return err;
 	}
 	exec.pub = &pub;
+	exec.n_ports = o->ld.n_ports;
+	memcpy(exec.ports, o->ld.ports, sizeof(exec.ports));
 	exec.on_rows = feed_sinks;
 	exec.on_rows_ctx = &sinks;
 
@@ -370,7 +382,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		.events_fd = wf_loader_events_fd(ld),
 		.holds_fd = wf_loader_holds_fd(ld),
 		.counters_fd = exec.counters_fd,
-		.port = o->ld.port,
+		.ports = o->ld.ports,
+		.n_ports = o->ld.n_ports,
 		.probe_ifindex = ld->ifindexes[0],
 		.vconns_fd = o->ld.proxy_port ? wf_loader_vconns_fd(ld) : -1,
 		.pipe_current_fd = current_fd,
@@ -399,6 +412,11 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .proxy_port = o->ld.proxy_port,
 					 .fifo_created = fifo.created, .started = (long long)time(NULL) };
 	snprintf(info.fifo, sizeof(info.fifo), "%s", o->fifo);
+	for (int i = 0; i < o->ld.n_ports; i++) {
+		size_t l = strlen(info.ports);
+
+		snprintf(info.ports + l, sizeof(info.ports) - l, "%s%u", i ? "," : "", o->ld.ports[i]);
+	}
 	snprintf(info.cgroup, sizeof(info.cgroup), "%.511s", ld->cgroup);
 	if (sinks.control)
 		snprintf(info.control, sizeof(info.control), "%s", wf_control_path());
@@ -426,7 +444,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 			"of cgroup %s, on %s; commands on %s", o->ld.proxy_port, o->ld.port, ld->cgroup,
 			info.ifaces, o->fifo);
 	else
-		wf_info("ready: following port %u on %s; commands on %s", o->ld.port, info.ifaces, o->fifo);
+		wf_info("ready: following port%s %s on %s; commands on %s", o->ld.n_ports > 1 ? "s" : "",
+			info.ports, info.ifaces, o->fifo);
 
 	for (;;) {
 		struct pollfd pfd[5 + WF_CONTROL_POLLFDS] = {

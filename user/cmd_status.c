@@ -22,7 +22,9 @@
 #include "loader.h"
 #include "log.h"
 #include "mono_clock.h"
+#include "command.h"
 #include "pipeline_compile.h"
+#include "pipeline_publish.h"
 #include "wf_random.h"
 #include "wf_config.h"
 #include "wf_flow.h"
@@ -107,17 +109,16 @@ static void fetch_loader_status(struct loader_status *ls)
 }
 
 /* How far chunks got through the current pipeline's filters (pinned filter_stats). */
-static void print_filter_stats(const struct wf_pipeline *pipe)
+static void print_filter_stats(const struct wf_pipeline *pipe, __u32 scope)
 {
 	int fd = bpf_obj_get(WF_PIN_DIR "/filter_stats");
 	int ncpus = libbpf_num_possible_cpus();
 	struct wf_filter_stats *per_cpu, sum = { 0 };
-	__u32 zero = 0;
 
 	if (fd < 0 || ncpus <= 0)
 		return;
 	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
-	if (per_cpu && !bpf_map_lookup_elem(fd, &zero, per_cpu)) {
+	if (per_cpu && !bpf_map_lookup_elem(fd, &scope, per_cpu)) {
 		for (int c = 0; c < ncpus; c++) {
 			if (per_cpu[c].generation != pipe->generation)
 				continue;	/* this CPU has not seen the pipeline yet */
@@ -148,22 +149,49 @@ static void print_filter_stats(const struct wf_pipeline *pipe)
 	close(fd);
 }
 
-/* The active pipeline, as the kernel sees it (pinned pipe_current + pipelines). */
-static void print_pipeline(const struct loader_status *ls)
+/* "conn" or "conn(port=5433, client=\"::1\")" for a scope's selector. */
+static void selector_text(const struct wf_pipe_current *cur, int s, char *buf, size_t size)
 {
-	const char *text = ls->text ? status_value(ls, "pipeline") : NULL;
-	int cur_fd = bpf_obj_get(WF_PIN_DIR "/pipe_current");
-	int pipes_fd = bpf_obj_get(WF_PIN_DIR "/pipelines");
+	struct wf_scope sc = { 0 };
+
+	if (s > 0) {
+		const struct wf_pipe_scope *p = &cur->scoped[s - 1];
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+		sc.has_port = p->port != 0;
+		sc.port = p->port;
+		if (p->has_client) {
+			sc.client_family = memcmp(p->client_addr, mapped, sizeof(mapped)) ? 6 : 4;
+			memcpy(sc.client_addr, p->client_addr, sizeof(sc.client_addr));
+		}
+	}
+	wf_scope_format(&sc, buf, size);
+}
+
+/* One scope's pipeline, as the kernel sees it. */
+static void print_scope(const struct loader_status *ls, const struct wf_pipe_current *cur, int s,
+			int pipes_fd)
+{
+	char key[32], scope[WF_SCOPE_TEXT_MAX];
+	const char *text;
 	struct wf_pipe_compiled pc = { 0 };
-	struct wf_pipe_current cur;
-	__u32 zero = 0, slot;
+	__u32 word = wf_pipe_scope_word(cur, s), slot;
 	char desc[512];
 
-	if (cur_fd < 0 || pipes_fd < 0 || bpf_map_lookup_elem(cur_fd, &zero, &cur)) {
-		printf("pipeline: unavailable (%s)\n", strerror(errno));
-	} else if (!cur.word) {
-		printf("pipeline: none: every chunk is allowed (conn.allow())\n");
-	} else if (slot = cur.word & 1, bpf_map_lookup_elem(pipes_fd, &slot, &pc.pipe)) {
+	snprintf(key, sizeof(key), s ? "pipeline_%d" : "pipeline", s);
+	text = ls->text ? status_value(ls, key) : NULL;
+	snprintf(key, sizeof(key), s ? "pipeline_gen_%d" : "pipeline_gen", s);
+	selector_text(cur, s, scope, sizeof(scope));
+	if (s)
+		printf("scope %d, %s:\n", s, scope);
+	if (!word) {
+		bool scoped = false;
+
+		for (int i = 1; i < WF_PIPE_SCOPES; i++)
+			scoped |= cur->scoped[i - 1].word != 0;
+		printf("pipeline: none: every chunk %sis allowed (conn.allow())\n",
+		       scoped ? "that no scope below takes " : "");
+	} else if (slot = 2 * (__u32)s + (word & 1), bpf_map_lookup_elem(pipes_fd, &slot, &pc.pipe)) {
 		printf("pipeline: unavailable (%s)\n", strerror(errno));
 	} else {
 		for (unsigned i = 0; i < pc.pipe.ndfas && i < WF_PIPE_MAX_DFAS; i++) {
@@ -174,7 +202,7 @@ static void print_pipeline(const struct loader_status *ls)
 				pc.pool_used = end;
 		}
 		wf_pipe_compiled_describe(&pc, desc, sizeof(desc));
-		if (text && status_num(ls, "pipeline_gen") == pc.pipe.generation)
+		if (text && status_num(ls, key) == pc.pipe.generation)
 			printf("pipeline: %.*s\n", (int)strcspn(text, "\n"), text);
 		else
 			printf("pipeline: (the command text is in the loader's log)\n");
@@ -186,10 +214,29 @@ static void print_pipeline(const struct loader_status *ls)
 			printf("  decisions logged: %llu (%llu passed), %llu kept, %llu pushed out\n",
 			       status_num(ls, "decisions"), status_num(ls, "decisions_passed"),
 			       status_num(ls, "decisions_kept"), status_num(ls, "decisions_dropped"));
-		print_filter_stats(&pc.pipe);
-		if (cur.killall_gen == pc.pipe.generation)
-			printf("killall: in force: every chunk of every connection is killed until the next "
-			       "command\n");
+		print_filter_stats(&pc.pipe, (__u32)s);
+		if (cur->killall_gen == pc.pipe.generation)
+			printf("killall: in force: every chunk of every connection%s is killed until "
+			       "the next command%s\n", s ? " of this scope" : "", s ? " for it" : "");
+	}
+}
+
+/* The active pipelines, as the kernel sees them (pinned pipe_current + pipelines):
+ * the default scope's, then each other scope in force with its selector. */
+static void print_pipeline(const struct loader_status *ls)
+{
+	int cur_fd = bpf_obj_get(WF_PIN_DIR "/pipe_current");
+	int pipes_fd = bpf_obj_get(WF_PIN_DIR "/pipelines");
+	struct wf_pipe_current cur;
+	__u32 zero = 0;
+
+	if (cur_fd < 0 || pipes_fd < 0 || bpf_map_lookup_elem(cur_fd, &zero, &cur)) {
+		printf("pipeline: unavailable (%s)\n", strerror(errno));
+	} else {
+		print_scope(ls, &cur, 0, pipes_fd);
+		for (int s = 1; s < WF_PIPE_SCOPES; s++)
+			if (cur.scoped[s - 1].word)
+				print_scope(ls, &cur, s, pipes_fd);
 	}
 	if (cur_fd >= 0)
 		close(cur_fd);
@@ -298,8 +345,10 @@ int wf_cmd_status(int argc, char **argv)
 			printf("leftovers of a crashed loader are present: run 'wirefault cleanup'\n");
 		return WF_EXIT_NOT_RUNNING;
 	}
-	printf("wirefault loader running: pid %d, port %u, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
-	       info.port, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
+	if (!info.ports[0])
+		snprintf(info.ports, sizeof(info.ports), "%u", info.port);
+	printf("wirefault loader running: pid %d, port%s %s, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
+	       strchr(info.ports, ',') ? "s" : "", info.ports, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
 	if (info.proxy_port)
 		printf("virtual proxy port: %u, redirected to port %u for the processes of cgroup %s; "
 		       "only those connections are faulted\n", info.proxy_port, info.port,

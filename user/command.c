@@ -2,6 +2,7 @@
 /* A parsed FIFO command: freeing, comparing and printing it (command.h). */
 #include "command.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,61 @@ static bool filter_equal(const struct wf_filter *a, const struct wf_filter *b)
 	return false;
 }
 
+bool wf_scope_is_default(const struct wf_scope *s)
+{
+	return !s->has_port && !s->client_family;
+}
+
+bool wf_scope_equal(const struct wf_scope *a, const struct wf_scope *b)
+{
+	return a->has_port == b->has_port && (!a->has_port || a->port == b->port) &&
+	       a->client_family == b->client_family &&
+	       (!a->client_family || !memcmp(a->client_addr, b->client_addr, 16));
+}
+
+bool wf_scope_set_client(struct wf_scope *s, const char *addr)
+{
+	uint8_t a[16] = { 0 };
+
+	if (inet_pton(AF_INET, addr, &a[12]) == 1) {
+		a[10] = 0xff;
+		a[11] = 0xff;
+		s->client_family = 4;
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+		/* ::ffff:a.b.c.d is the IPv4 client a.b.c.d (flow keys hold IPv4 so) */
+		s->client_family = memcmp(a, mapped, sizeof(mapped)) ? 6 : 4;
+	} else {
+		return false;
+	}
+	memcpy(s->client_addr, a, sizeof(a));
+	return true;
+}
+
+void wf_scope_format(const struct wf_scope *s, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+	int n;
+
+	if (wf_scope_is_default(s)) {
+		snprintf(buf, size, "conn");
+		return;
+	}
+	if (s->client_family == 4)
+		inet_ntop(AF_INET, &s->client_addr[12], addr, sizeof(addr));
+	else if (s->client_family == 6)
+		inet_ntop(AF_INET6, s->client_addr, addr, sizeof(addr));
+	n = snprintf(buf, size, "conn(");
+	if (s->has_port && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "port=%u%s", s->port,
+			      s->client_family ? ", " : "");
+	if (s->client_family && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "client=\"%s\"", addr);
+	if (n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, ")");
+}
+
 bool wf_command_equal(const struct wf_command *a, const struct wf_command *b)
 {
 	size_t i;
@@ -141,7 +197,8 @@ bool wf_command_equal(const struct wf_command *a, const struct wf_command *b)
 		return true;
 	if (a->nfilters != b->nfilters || a->action.kind != b->action.kind ||
 	    a->action.arg != b->action.arg || a->action.jitter != b->action.jitter ||
-	    a->has_seed != b->has_seed || (a->has_seed && a->seed != b->seed))
+	    a->has_seed != b->has_seed || (a->has_seed && a->seed != b->seed) ||
+	    !wf_scope_equal(&a->scope, &b->scope))
 		return false;
 	for (i = 0; i < a->nfilters; i++)
 		if (!filter_equal(&a->filters[i], &b->filters[i]))
@@ -277,7 +334,12 @@ char *wf_command_format(const struct wf_command *cmd)
 		strbuf_adds(&sb, "recorder.reset()");
 		break;
 	case WF_CMD_PIPELINE:
-		strbuf_adds(&sb, "conn");
+		{
+			char scope[WF_SCOPE_TEXT_MAX];
+
+			wf_scope_format(&cmd->scope, scope, sizeof(scope));
+			strbuf_adds(&sb, scope);
+		}
 		if (cmd->has_seed)
 			strbuf_addf(&sb, ".seed(%" PRIu64 ")", cmd->seed);
 		for (i = 0; i < cmd->nfilters; i++)

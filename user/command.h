@@ -90,6 +90,18 @@ struct wf_action {
 	int64_t jitter;		/* DELAY: each hold is arg +- up to jitter ms (0: exact) */
 };
 
+/*
+ * The subset of connections a pipeline applies to: conn(port=P),
+ * conn(client="ADDR") or both (docs/commands.md, "Several pipelines:
+ * scopes").  Plain conn is the default scope (nothing set).
+ */
+struct wf_scope {
+	bool has_port;
+	uint16_t port;			/* a followed server port (checked when executed) */
+	uint8_t client_family;		/* 0: any client; 4 or 6: client_addr is set */
+	uint8_t client_addr[16];	/* as flow keys hold it: IPv4 v4-mapped (::ffff:a.b.c.d) */
+};
+
 enum wf_command_kind {
 	WF_CMD_PIPELINE,
 	WF_CMD_RECORDER_DUMP,
@@ -101,6 +113,7 @@ struct wf_command {
 	struct wf_filter *filters;	/* PIPELINE: in order */
 	size_t nfilters;
 	struct wf_action action;	/* PIPELINE: exactly one, last */
+	struct wf_scope scope;		/* PIPELINE: conn(port=..., client=...) */
 	bool has_seed;			/* PIPELINE: seed(n) was given */
 	uint64_t seed;			/* the seed of its random decisions (else the loader's) */
 };
@@ -117,6 +130,15 @@ bool wf_command_equal(const struct wf_command *a, const struct wf_command *b);
  * of memory.
  */
 char *wf_command_format(const struct wf_command *cmd);
+
+/* The default scope (plain conn)? */
+bool wf_scope_is_default(const struct wf_scope *s);
+bool wf_scope_equal(const struct wf_scope *a, const struct wf_scope *b);
+/* Sets the client of s from an IPv4 or IPv6 literal; false if it is neither. */
+bool wf_scope_set_client(struct wf_scope *s, const char *addr);
+/* "conn" or "conn(port=5433, client=\"::1\")" into buf (at least WF_SCOPE_TEXT_MAX bytes). */
+#define WF_SCOPE_TEXT_MAX 96
+void wf_scope_format(const struct wf_scope *s, char *buf, size_t size);
 
 /* Does the action take an argument (cancel's pid, a delay's milliseconds, truncate's bytes)? */
 bool wf_action_has_arg(enum wf_action_kind kind);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "command_exec.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,41 @@ static char *answer_text(const char *text, size_t *answer_len)
  * A pipeline command: compiled completely, then published atomically; any
  * error leaves the previous pipeline active.  Returns the answer text.
  */
-/* What `wirefault status` shows as the active pipeline (text is taken over). */
-static void set_pipeline_text(struct wf_exec_ctx *x, uint32_t generation, char *text)
+/* What `wirefault status` shows as the active pipeline of a scope (text is taken over). */
+static void set_pipeline_text(struct wf_exec_ctx *x, int scope, uint32_t generation, char *text)
 {
-	free(x->pipeline_text);
-	x->pipeline_text = text;
-	x->pipeline_gen = generation;
+	free(x->pipeline_text[scope]);
+	x->pipeline_text[scope] = text;
+	x->pipeline_gen[scope] = generation;
+}
+
+static void scope_selector(const struct wf_scope *sc, struct wf_pipe_scope *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->port = sc->has_port ? sc->port : 0;
+	sel->has_client = sc->client_family != 0;
+	if (sel->has_client)
+		memcpy(sel->client_addr, sc->client_addr, sizeof(sel->client_addr));
+}
+
+/* conn(port=P) must name a followed port; "" if it does, else the refusal. */
+static bool scope_port_refused(const struct wf_exec_ctx *x, const struct wf_scope *sc, char *err,
+			       size_t errsz)
+{
+	int n;
+
+	if (!sc->has_port || !x->n_ports)
+		return false;
+	for (int i = 0; i < x->n_ports; i++)
+		if (x->ports[i] == sc->port)
+			return false;
+	n = snprintf(err, errsz, "conn(port=%u): port %u is not followed; this loader follows %s",
+		     sc->port, sc->port, x->n_ports > 1 ? "ports " : "port ");
+	for (int i = 0; i < x->n_ports && n >= 0 && (size_t)n < errsz; i++)
+		n += snprintf(err + n, errsz - (size_t)n, "%s%u", i ? ", " : "", x->ports[i]);
+	if (n >= 0 && (size_t)n < errsz)
+		snprintf(err + n, errsz - (size_t)n, " (run --port P, repeatable)");
+	return true;
 }
 
 static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_t *answer_len)
@@ -51,7 +81,18 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	char *answer;
 	int rc;
 
-	rc = wf_pipeline_compile(cmd, &pc, err, sizeof(err));
+	struct wf_pipe_scope sel;
+	char scope_text[WF_SCOPE_TEXT_MAX];
+	int scope;
+
+	scope_selector(&cmd->scope, &sel);
+	wf_scope_format(&cmd->scope, scope_text, sizeof(scope_text));
+	if (scope_port_refused(x, &cmd->scope, err, sizeof(err))) {
+		memset(&pc, 0, sizeof(pc));
+		rc = -EINVAL;
+	} else {
+		rc = wf_pipeline_compile(cmd, &pc, err, sizeof(err));
+	}
 	if (!rc && !cmd->has_seed)
 		pc.pipe.seed = x->seed;	/* the loader's: `run --seed` or drawn at start */
 	if (rc) {
@@ -59,20 +100,30 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 		answer = answer_text(err, answer_len);
 	} else if (!x->pub) {
 		answer = answer_text("no kernel pipeline to publish to", answer_len);
-	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0) {
-		wf_pipe_unpublish(x->pub);	/* no pipeline: everything is allowed */
+	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0 &&
+		   wf_scope_is_default(&cmd->scope)) {
+		wf_pipe_unpublish(x->pub);	/* no pipeline in any scope: everything is allowed */
 		wf_info("active pipeline: none (conn.allow()): every chunk is allowed");
-		set_pipeline_text(x, 0, NULL);
+		for (int s = 0; s < WF_PIPE_SCOPES; s++)
+			set_pipeline_text(x, s, 0, NULL);
 		answer = answer_text("", answer_len);
-	} else if (wf_pipe_publish(x->pub, &pc, err, sizeof(err))) {
+	} else if (cmd->action.kind == WF_ACTION_ALLOW && cmd->nfilters == 0) {
+		/* the scope is cleared: its connections fall back to the default pipeline */
+		scope = wf_pipe_unpublish_scope(x->pub, &sel);
+		if (scope > 0)
+			set_pipeline_text(x, scope, 0, NULL);
+		wf_info("%s: no pipeline of its own (%s): its connections follow plain conn's", scope_text,
+			scope > 0 ? "cleared" : "it had none");
+		answer = answer_text("", answer_len);
+	} else if ((scope = wf_pipe_publish_scope(x->pub, &sel, &pc, err, sizeof(err))) < 0) {
 		wf_err("%s", err);
 		answer = answer_text(err, answer_len);
 	} else {
 		char *text = wf_command_format(cmd);
 
-		wf_info("active pipeline (generation %u, seed %llu): %s", pc.pipe.generation,
-			(unsigned long long)pc.pipe.seed, text ? text : "?");
-		set_pipeline_text(x, pc.pipe.generation, text);
+		wf_info("active pipeline of %s (scope %d, generation %u, seed %llu): %s", scope_text,
+			scope, pc.pipe.generation, (unsigned long long)pc.pipe.seed, text ? text : "?");
+		set_pipeline_text(x, scope, pc.pipe.generation, text);
 		x->pipeline_seed = pc.pipe.seed;
 		answer = answer_text("", answer_len);
 	}
@@ -144,8 +195,10 @@ char *wf_command_exec(void *ctx, const char *command, size_t len, size_t *answer
 
 void wf_exec_fini(struct wf_exec_ctx *x)
 {
-	free(x->pipeline_text);
-	x->pipeline_text = NULL;
+	for (int s = 0; s < WF_PIPE_SCOPES; s++) {
+		free(x->pipeline_text[s]);
+		x->pipeline_text[s] = NULL;
+	}
 	wf_decision_log_free(x->decisions);
 	x->decisions = NULL;
 }

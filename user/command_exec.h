@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wf_config.h"
+#include "wf_pipeline.h"
+
 struct wf_decision_log;
 struct wf_pipe_publisher;
 struct wf_recorder;
@@ -29,9 +32,13 @@ struct wf_exec_ctx {
 	 * live capture) before a dump can forget them; optional. */
 	void (*on_rows)(void *ctx);
 	void *on_rows_ctx;
-	/* The active pipeline as a command (wf_command_format), NULL for none. */
-	char *pipeline_text;
-	uint32_t pipeline_gen;
+	/* The active pipeline of each scope (0: the default, plain conn) as a
+	 * command (wf_command_format), NULL for none. */
+	char *pipeline_text[WF_PIPE_SCOPES];
+	uint32_t pipeline_gen[WF_PIPE_SCOPES];
+	/* The followed ports, which conn(port=P) may name (n_ports 0: not checked). */
+	unsigned int ports[WF_MAX_PORTS];
+	int n_ports;
 	/* Random decisions: the seed of pipelines without seed(n) (`run --seed`
 	 * or drawn), the active pipeline's, and their log (owned). */
 	uint64_t seed;

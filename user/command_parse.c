@@ -250,6 +250,7 @@ struct parser {
 	/* phase 3 */
 	struct wf_command *cmd;
 	bool conn_used;
+	bool scope_given;		/* conn(port=..., client=...) seen */
 	enum cls tail;			/* class of the chain's last element */
 	bool in_args;
 	int recorder;			/* 0: no command, else WF_CMD_RECORDER_* */
@@ -2820,13 +2821,84 @@ static bool call_onx(struct parser *p, const struct value *fn, const struct call
 	return true;
 }
 
+/*
+ * conn(port=P), conn(client="ADDR"), conn(port=P, client="ADDR"): the
+ * pipeline's scope (wirefault's own; fluent.py's conn is not callable).
+ * Keyword arguments only; whether P is a followed port is checked when the
+ * command is executed (the parser does not know the loader's ports).
+ */
+static bool call_scope(struct parser *p, const struct call *c, struct value *v)
+{
+	struct wf_scope *sc = &p->cmd->scope;
+	size_t off = c->tr->tok->off, k;
+
+	if (p->scope_given || p->tail != C_ROOT) {
+		own_error(p, off, "conn(...) chooses the scope once, right after conn");
+		return false;
+	}
+	if (c->npos) {
+		own_error(p, c->pos[0].off, "conn() takes keyword arguments only: conn(port=P), "
+			  "conn(client=\"ADDR\") or conn(port=P, client=\"ADDR\")");
+		return false;
+	}
+	if (!c->nkw) {
+		/* as fluent.py answers it */
+		py_error(p, off, "'%s' object is not callable", cls_names[C_ROOT]);
+		return false;
+	}
+	for (k = 0; k < c->nkw; k++) {
+		const struct tok *kw = c->kwname[k];
+		const char *name = (const char *)p->src + kw->off;
+		const struct value *val = &c->kwval[k];
+
+		if (name_is(name, kw->len, "port")) {
+			if (val->kind != V_INT || val->i < 1 || val->i > 65535) {
+				own_error(p, val->off, "conn(port=...) needs a port number 1..65535");
+				return false;
+			}
+			sc->has_port = true;
+			sc->port = (uint16_t)val->i;
+		} else if (name_is(name, kw->len, "client")) {
+			char addr[WF_SCOPE_TEXT_MAX];
+
+			if (val->kind != V_STR || !val->slen || val->slen >= sizeof(addr) ||
+			    memchr(val->s, '\0', val->slen)) {
+				own_error(p, val->off, "conn(client=...) needs an IPv4 or IPv6 address "
+					  "as a str, e.g. client=\"127.0.0.1\" or client=\"::1\"");
+				return false;
+			}
+			memcpy(addr, val->s, val->slen);
+			addr[val->slen] = '\0';
+			if (!wf_scope_set_client(sc, addr)) {
+				own_error(p, val->off, "conn(client=\"%s\"): not an IPv4 or IPv6 address",
+					  addr);
+				return false;
+			}
+		} else {
+			struct shown s;
+			bool cut;
+
+			show(&s, name, kw->len, &cut);
+			own_error(p, kw->off, "conn() has no argument '%s': it takes port=P and "
+				  "client=\"ADDR\"", s.s);
+			return false;
+		}
+	}
+	p->scope_given = true;
+	v->kind = V_NODE;
+	v->cls = C_ROOT;
+	return true;
+}
+
 static bool call_value(struct parser *p, const struct trailer *tr, struct value *v)
 {
 	struct call c = { .tr = tr };
 	const struct sx_arg *a;
 	bool saved = p->in_args;
 
-	if (v->kind != V_METHOD && v->kind != V_ONFUNC) {
+	bool scope = v->kind == V_NODE && v->cls == C_ROOT;
+
+	if (v->kind != V_METHOD && v->kind != V_ONFUNC && !scope) {
 		py_error(p, tr->tok->off, "'%s' object is not callable", type_name(v));
 		return false;
 	}
@@ -2853,6 +2925,8 @@ static bool call_value(struct parser *p, const struct trailer *tr, struct value 
 	}
 	p->in_args = saved;
 
+	if (scope)
+		return call_scope(p, &c, v);
 	if (v->kind == V_ONFUNC)
 		return call_onx(p, v, &c, v);
 	if (v->cls != C_RECORDER && v->cls != p->tail) {

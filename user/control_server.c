@@ -294,8 +294,11 @@ static void answer_status(struct wf_control_server *srv, struct client *c)
 		    (unsigned long long)srv->x->seed, (unsigned long long)ds.total,
 		    (unsigned long long)ds.passed, (unsigned long long)ds.kept,
 		    (unsigned long long)ds.dropped);
-	strbuf_addf(&c->out, "pipeline_gen=%u\npipeline=%s\n", srv->x->pipeline_gen,
-		    srv->x->pipeline_text ? srv->x->pipeline_text : "");
+	strbuf_addf(&c->out, "pipeline_gen=%u\npipeline=%s\n", srv->x->pipeline_gen[0],
+		    srv->x->pipeline_text[0] ? srv->x->pipeline_text[0] : "");
+	for (int s = 1; s < WF_PIPE_SCOPES; s++)
+		strbuf_addf(&c->out, "pipeline_gen_%d=%u\npipeline_%d=%s\n", s, srv->x->pipeline_gen[s],
+			    s, srv->x->pipeline_text[s] ? srv->x->pipeline_text[s] : "");
 	strbuf_addf(&c->out,
 		    "rows=%llu\nrow_bytes=%llu\nmax_rows=%llu\nmax_bytes=%llu\n"
 		    "rows_dropped=%llu\nchunks=%llu\nlost_pieces=%llu\nlost_bytes=%llu\n"

@@ -14,6 +14,7 @@
 #include "loader_counters.h"
 #include "log.h"
 #include "mono_clock.h"
+#include "pipeline_publish.h"
 #include "wf_hold.h"
 #include "wf_pipeline.h"
 
@@ -56,7 +57,15 @@ static bool pipeline_still_active(const struct wf_hold_keeper *k, uint32_t pipe_
 
 	if (k->pipe_current_fd < 0 || bpf_map_lookup_elem(k->pipe_current_fd, &zero, &cur))
 		return true;
-	return cur.word && (cur.word >> 1) == pipe_gen;
+	/* generations are unique over the scopes: the hold's scope is the one
+	 * whose word names it, if that pipeline is still in force there */
+	for (int s = 0; s < WF_PIPE_SCOPES; s++) {
+		uint32_t w = wf_pipe_scope_word(&cur, s);
+
+		if (w && (w >> 1) == pipe_gen)
+			return true;
+	}
+	return false;
 }
 
 struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, int pipe_current_fd,

@@ -35,6 +35,8 @@ static void parse_info(int fd, struct wf_instance_info *info)
 			info->pid = (pid_t)strtol(eq, NULL, 10);
 		else if (!strcmp(line, "port"))
 			info->port = (unsigned int)strtoul(eq, NULL, 10);
+		else if (!strcmp(line, "ports"))
+			snprintf(info->ports, sizeof(info->ports), "%s", eq);
 		else if (!strcmp(line, "proxy_port"))
 			info->proxy_port = (unsigned int)strtoul(eq, NULL, 10);
 		else if (!strcmp(line, "cgroup"))
@@ -78,8 +80,8 @@ int wf_instance_publish(int lock_fd, const struct wf_instance_info *info)
 {
 	char buf[2048];
 	int n = snprintf(buf, sizeof(buf),
-			 "pid=%d\nport=%u\nproxy_port=%u\ncgroup=%s\ncontrol=%s\npcap=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
-			 (int)info->pid, info->port, info->proxy_port, info->cgroup, info->control,
+			 "pid=%d\nport=%u\nports=%s\nproxy_port=%u\ncgroup=%s\ncontrol=%s\npcap=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
+			 (int)info->pid, info->port, info->ports[0] ? info->ports : "", info->proxy_port, info->cgroup, info->control,
 			 info->pcap, info->fifo,
 			 info->fifo_created ? 1 : 0, info->ifaces, info->started);
 

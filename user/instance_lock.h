@@ -19,7 +19,8 @@
 /* What a running loader publishes about itself. */
 struct wf_instance_info {
 	pid_t pid;
-	unsigned int port;
+	unsigned int port;	/* the first followed port */
+	char ports[64];		/* every followed port, comma-separated */
 	unsigned int proxy_port;	/* virtual proxy port, 0 if none */
 	char cgroup[512];	/* where the cgroup programs are attached, "" if none */
 	char control[108];	/* the control socket (dump, watch), "" if none */

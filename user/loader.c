@@ -227,6 +227,10 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 		goto fail;
 
 	cfg.port = (__u16)opts->port;
+	cfg.ports[0] = cfg.port;
+	cfg.nports = 1;
+	for (int i = 1; i < opts->n_ports && i < WF_MAX_PORTS; i++)
+		cfg.ports[cfg.nports++] = (__u16)opts->ports[i];
 	cfg.proxy_port = (__u16)opts->proxy_port;
 	cfg.flags = opts->record ? WF_CFG_RECORD : 0;
 	cfg.loader_pid = (__u32)getpid();

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "wf_config.h"
 #include "wf_counters.h"
 
 #define WF_MAX_IFACES 8
@@ -19,7 +20,10 @@
 struct wirefault_bpf;
 
 struct wf_loader_opts {
-	unsigned int port;			/* PostgreSQL server port to follow */
+	unsigned int port;			/* PostgreSQL server port to follow (the
+						 * first of ports[]) */
+	unsigned int ports[WF_MAX_PORTS];	/* every followed port, ports[0] == port */
+	int n_ports;				/* 0: port alone */
 	unsigned int proxy_port;		/* virtual proxy port (0: follow every
 						 * connection to port) */
 	const char *ifaces[WF_MAX_IFACES];

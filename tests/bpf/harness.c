@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command_parse.h"
 #include "pipeline_compile.h"
 #include "wirefault.skel.h"
 
@@ -117,6 +118,16 @@ void h_set_config(struct wf_harness *h, uint16_t port, uint32_t flags)
 	struct wf_config cfg = { .port = port, .flags = flags, .loader_pid = (uint32_t)getpid() };
 	uint32_t zero = 0;
 
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(h->skel->maps.config), &zero, &cfg, BPF_ANY), 0);
+}
+
+void h_set_config_ports(struct wf_harness *h, const uint16_t *ports, int n, uint32_t flags)
+{
+	struct wf_config cfg = { .port = ports[0], .flags = flags, .loader_pid = (uint32_t)getpid() };
+	uint32_t zero = 0;
+
+	for (int i = 0; i < n && i < WF_MAX_PORTS; i++)
+		cfg.ports[cfg.nports++] = ports[i];
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(h->skel->maps.config), &zero, &cfg, BPF_ANY), 0);
 }
 
@@ -281,11 +292,32 @@ int h_pipeline_try(struct wf_harness *h, const char *cmd, size_t len, char *err,
 		}
 		h->pub_ready = true;
 	}
-	rc = wf_pipeline_compile_text(cmd, len, &pc, err, errsz);
-	if (!rc)
-		rc = wf_pipe_publish(&h->pub, &pc, err, errsz);
-	wf_pipe_compiled_free(&pc);
-	return rc;
+	/* as the loader does (user/command_exec.c): the command's scope
+	 * chooses the pipeline it replaces; conn(sel).allow() clears that scope */
+	{
+		struct wf_parse_error perr;
+		struct wf_command c;
+		struct wf_pipe_scope sel = { 0 };
+
+		if (wf_command_parse(cmd, len, &c, &perr)) {
+			snprintf(err, errsz, "%s", perr.msg);
+			return -EBADMSG;
+		}
+		sel.port = c.scope.has_port ? c.scope.port : 0;
+		sel.has_client = c.scope.client_family != 0;
+		memcpy(sel.client_addr, c.scope.client_addr, sizeof(sel.client_addr));
+		if (!wf_scope_is_default(&c.scope) && c.kind == WF_CMD_PIPELINE &&
+		    c.action.kind == WF_ACTION_ALLOW && !c.nfilters) {
+			wf_command_free(&c);
+			return wf_pipe_unpublish_scope(&h->pub, &sel) < 0 ? -ENOENT : 0;
+		}
+		rc = wf_pipeline_compile(&c, &pc, err, errsz);
+		wf_command_free(&c);
+		if (!rc)
+			rc = wf_pipe_publish_scope(&h->pub, &sel, &pc, err, errsz);
+		wf_pipe_compiled_free(&pc);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 void h_pipeline(struct wf_harness *h, const char *cmd)

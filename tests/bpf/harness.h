@@ -63,6 +63,8 @@ void h_require_bpf(void);
 int h_open(struct wf_harness *h, const struct h_opts *o);
 void h_close(struct wf_harness *h);
 void h_set_config(struct wf_harness *h, uint16_t port, uint32_t flags);
+/* Several followed ports (`run --port A --port B ...`), ports[0] the first. */
+void h_set_config_ports(struct wf_harness *h, const uint16_t *ports, int n, uint32_t flags);
 
 /* cmocka fixtures: *state = a harness opened with these options, or with the
  * options in the name. */

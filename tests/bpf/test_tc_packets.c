@@ -228,10 +228,60 @@ static void test_padding_not_payload(void **state)
 	tc_free(&c);
 }
 
+/*
+ * Several followed ports (`run --port A --port B`): a segment to or from any
+ * of them is followed, its server side being the followed port; a port not
+ * in the list is not.  The first port is also `port`, as the loader writes it.
+ */
+static void test_several_ports(void **state)
+{
+	static const struct {
+		uint16_t cport, sport;
+		bool from_server;
+		bool followed;
+	} segs[] = {
+		{ 40000, TEST_PORT, false, true },
+		{ 40001, 5433, false, true },
+		{ 40002, 6000, true, true },	/* server side as source */
+		{ 40003, 5434, false, false },
+		{ 5433, 6000, false, true },	/* both followed: the destination is the server */
+	};
+	static const uint16_t ports[] = { TEST_PORT, 5433, 6000 };
+	struct h_opts o = { .port = TEST_PORT, .record = true };
+	struct wf_harness h;
+	uint64_t followed = 0;
+
+	(void)state;
+	assert_int_equal(h_open(&h, &o), 0);
+	h_set_config_ports(&h, ports, 3, WF_CFG_RECORD);
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		struct pb_flow flow;
+		struct pb_seg seg = { .flags = segs[i].from_server ? PB_TCP_SYN | PB_TCP_ACK : PB_TCP_SYN,
+				      .seq = 100, .ack = segs[i].from_server ? 101 : 0,
+				      .from_server = segs[i].from_server };
+		struct wf_flow f;
+		uint8_t frame[PB_FRAME_MAX];
+		size_t n;
+
+		pb_flow_v4(&flow, segs[i].cport, segs[i].sport);
+		seg.flow = &flow;
+		n = pb_build(&seg, frame, sizeof(frame));
+		assert_true(n > 0);
+		assert_int_equal(h_run(&h, frame, n, 0, 0, 0), TCX_NEXT_RETVAL);
+		followed += segs[i].followed;
+		assert_int_equal(h_counter(&h, WF_CNT_PACKETS), followed);
+		assert_int_equal(h_counter(&h, WF_CNT_OTHER_PACKETS), i + 1 - followed);
+		assert_int_equal(h_flow(&h, &flow, &f), segs[i].followed);
+	}
+	assert_int_equal(h_flow_count(&h), followed);
+	h_close(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packet_table),
+		cmocka_unit_test(test_several_ports),
 		cmocka_unit_test_setup_teardown(test_port_zero, h_setup_noconfig, h_teardown),
 		cmocka_unit_test_setup_teardown(test_gso_length_from_skb, h_setup_record, h_teardown),
 		cmocka_unit_test_setup_teardown(test_padding_not_payload, h_setup_record, h_teardown),

@@ -1380,6 +1380,190 @@ static void test_unpublish(void **state)
 	conn_free(c);
 }
 
+/* ---- scopes: several pipelines, each on its own connections ---------------------------------- */
+
+/* A connection from client 127.0.0.<host> to server port sport, logged in. */
+static struct tconn *conn_scoped(struct wf_harness *h, uint8_t host, uint16_t cport, uint16_t sport)
+{
+	struct tconn *c = conn_new(h, 4, cport);
+
+	c->flow.client[3] = host;
+	c->flow.server_port = sport;
+	tc_login(c);
+	return c;
+}
+
+/* Sends "SELECT 42" from the client; returns the verdict counter that moved (or -1: none). */
+static int scoped_verdict(struct tconn *c)
+{
+	static const enum wf_counter verdicts[] = { WF_CNT_VERDICT_KILL, WF_CNT_VERDICT_RESET,
+						    WF_CNT_VERDICT_BLACKHOLE };
+	uint64_t before[3];
+	struct pg_wire b = { 0 };
+	struct sent s;
+	int moved = -1;
+
+	for (int i = 0; i < 3; i++)
+		before[i] = h_counter(c->h, verdicts[i]);
+	query(&b, "SELECT 42");
+	tap_drain();
+	send_buf(c, C2S, &b, &s);
+	for (int i = 0; i < 3; i++)
+		if (h_counter(c->h, verdicts[i]) != before[i]) {
+			assert_int_equal(moved, -1);
+			moved = (int)verdicts[i];
+		}
+	pgw_free(&b);
+	return moved;
+}
+
+/*
+ * conn(port=P), conn(client="A") and conn(port=P, client="A") in force
+ * together with plain conn's pipeline: a chunk is evaluated with the most
+ * specific scope that takes its connection, else the default; clearing a
+ * scope sends its connections back to the default; a fourth selector is
+ * refused; conn.allow() (h_pipeline_none) clears every scope.
+ */
+static void test_scopes(void **state)
+{
+	struct wf_harness *h = *state;
+	const uint16_t p2 = TEST_PORT + 1, ports[] = { TEST_PORT, p2 };
+	struct tconn *c[8];
+	char err[512];
+	int n = 0;
+
+	h_set_config_ports(h, ports, 2, 0);
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 42\").kill()");
+	h_pipeline(h, "conn(port=5433).onQuery(query=\"^SELECT 42\").reset()");
+	h_pipeline(h, "conn(client=\"127.0.0.2\").onQuery(query=\"^SELECT 42\").blackhole()");
+	h_pipeline(h, "conn(port=5433, client=\"127.0.0.2\").onQuery().allow()");
+	assert_int_equal(p2, 5433);
+	{
+		const char *fourth = "conn(client=\"127.0.0.3\").kill()";
+
+		assert_int_equal(h_pipeline_try(h, fourth, strlen(fourth), err, sizeof(err)), -ENOSPC);
+	}
+	assert_non_null(strstr(err, "at most 3 scoped pipelines"));
+
+	c[n] = conn_scoped(h, 1, 43000, TEST_PORT);	/* default */
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_KILL);
+	c[n] = conn_scoped(h, 1, 43001, p2);		/* port */
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_RESET);
+	c[n] = conn_scoped(h, 2, 43002, TEST_PORT);	/* client */
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_BLACKHOLE);
+	c[n] = conn_scoped(h, 2, 43003, p2);		/* port + client: allowed */
+	assert_int_equal(scoped_verdict(c[n++]), -1);
+
+	/* the port scope cleared: its connections fall back to plain conn's kill() */
+	h_pipeline(h, "conn(port=5433).allow()");
+	c[n] = conn_scoped(h, 1, 43004, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_KILL);
+	/* the others stay */
+	c[n] = conn_scoped(h, 2, 43005, TEST_PORT);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_BLACKHOLE);
+	/* a scope freed: a new selector is taken again */
+	h_pipeline(h, "conn(client=\"127.0.0.3\").onQuery(query=\"^SELECT 42\").reset()");
+	c[n] = conn_scoped(h, 3, 43006, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_RESET);
+
+	/* conn.allow(): every scope cleared, nothing evaluated */
+	h_pipeline_none(h);
+	{
+		uint64_t chunks = h_counter(h, WF_CNT_PIPE_CHUNKS);
+
+		c[n] = conn_scoped(h, 2, 43007, TEST_PORT);
+		assert_int_equal(scoped_verdict(c[n++]), -1);
+		assert_int_equal(h_counter(h, WF_CNT_PIPE_CHUNKS), chunks);
+	}
+	while (n)
+		conn_free(c[--n]);
+}
+
+/*
+ * killall() fired by a scope's pipeline kills within that scope: the
+ * connections it takes are killed on their next packet, the default scope's
+ * go on, until that scope's next command.
+ */
+static void test_scope_killall(void **state)
+{
+	struct wf_harness *h = *state;
+	const uint16_t p2 = TEST_PORT + 1, ports[] = { TEST_PORT, p2 };
+	struct tconn *a, *b, *d, *e;
+	struct pg_wire q = { 0 };
+	struct sent s;
+
+	h_set_config_ports(h, ports, 2, 0);
+	a = conn_scoped(h, 1, 43100, p2);
+	b = conn_scoped(h, 1, 43101, p2);
+	d = conn_scoped(h, 1, 43102, TEST_PORT);
+	e = conn_scoped(h, 1, 43103, p2);	/* logged in before killall(): new ones die at login */
+	h_pipeline(h, "conn.onQuery(query=\"^SELECT 42\").kill()");
+	h_pipeline(h, "conn(port=5433).onQuery(query=\"^SELECT 1$\").killall()");
+	pass_query(d, "SELECT 1");
+	kill_query(a, "SELECT 1");		/* fires killall() in the port scope */
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_KILL), 1);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 1);	/* the firing chunk */
+	/* b, of the same scope, is killed on its next chunk, whatever it says */
+	query(&q, "SELECT 2");
+	tap_drain();
+	send_buf(b, C2S, &q, &s);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 2);
+	/* d, of the default scope, goes on: its own pipeline only */
+	pass_query(d, "SELECT 2");
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 2);
+	/* a command for another scope does not end it ... */
+	h_pipeline(h, "conn(client=\"127.0.0.9\").kill()");
+	query(&q, "SELECT 3");
+	tap_drain();
+	send_buf(e, C2S, &q, &s);
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 3);
+	/* ... the scope's next command does */
+	h_pipeline(h, "conn(port=5433).onQuery(query=\"^SELECT 42\").reset()");
+	conn_free(e);
+	e = conn_scoped(h, 1, 43104, p2);
+	pass_query(e, "SELECT 3");
+	assert_int_equal(h_counter(h, WF_CNT_KILLALL_KILLS), 3);
+	pgw_free(&q);
+	conn_free(a);
+	conn_free(b);
+	conn_free(d);
+	conn_free(e);
+}
+
+/*
+ * Fallback along the specificity order: port+client cleared -> client;
+ * client cleared -> the default (none: allowed).  And an IPv6 client:
+ * conn(client="::1") takes connections from ::1 only, not from 127.0.0.1.
+ */
+static void test_scope_fallback(void **state)
+{
+	struct wf_harness *h = *state;
+	const uint16_t p2 = TEST_PORT + 1, ports[] = { TEST_PORT, p2 };
+	struct tconn *c[6];
+	int n = 0;
+
+	h_set_config_ports(h, ports, 2, 0);
+	h_pipeline(h, "conn(client=\"127.0.0.2\").onQuery(query=\"^SELECT 42\").reset()");
+	h_pipeline(h, "conn(client=\"127.0.0.2\", port=5433).onQuery(query=\"^SELECT 42\").kill()");
+	c[n] = conn_scoped(h, 2, 43200, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_KILL);
+	h_pipeline(h, "conn(port=5433, client=\"127.0.0.2\").allow()");
+	c[n] = conn_scoped(h, 2, 43201, p2);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_RESET);
+	h_pipeline(h, "conn(client=\"127.0.0.2\").allow()");
+	c[n] = conn_scoped(h, 2, 43202, p2);
+	assert_int_equal(scoped_verdict(c[n++]), -1);
+
+	h_pipeline(h, "conn(client=\"::1\").onQuery(query=\"^SELECT 42\").blackhole()");
+	c[n] = conn_new(h, 6, 43203);
+	tc_login(c[n]);
+	assert_int_equal(scoped_verdict(c[n++]), WF_CNT_VERDICT_BLACKHOLE);
+	c[n] = conn_scoped(h, 1, 43204, TEST_PORT);
+	assert_int_equal(scoped_verdict(c[n++]), -1);
+	while (n)
+		conn_free(c[--n]);
+}
+
 /* ---- cost of a scan (printed, not asserted) ------------------------------------------------ */
 
 #define COST_PACKETS 10000
@@ -2094,6 +2278,9 @@ int main(void)
 		T(test_message_across_generations),
 		T(test_garbage),
 		T(test_unpublish),
+		T(test_scopes),
+		T(test_scope_killall),
+		T(test_scope_fallback),
 		T(test_conditions_one_message),
 		T(test_filters_of_one_chunk),
 		T(test_kill_fin_and_options),

@@ -1406,6 +1406,57 @@ static bool fuzz_one(const char *src, size_t len)
 	return true;
 }
 
+/* ---- scopes: conn(port=P, client="ADDR") ---------------------------------------------------- */
+
+static void test_scopes(void **state)
+{
+	static const struct {
+		const char *src, *canonical;
+	} ok[] = {
+		{ "conn(port=5433).onQuery().kill()", "conn(port=5433).onQuery().kill()" },
+		{ "conn(client=\"::1\").blackhole()", "conn(client=\"::1\").blackhole()" },
+		{ "conn(client='127.0.0.1').allow()", "conn(client=\"127.0.0.1\").allow()" },
+		{ "conn(client=\"::ffff:10.0.0.1\", port=1).kill()",
+		  "conn(port=1, client=\"10.0.0.1\").kill()" },
+		{ "conn(port=65535, client=\"fe80:0:0::1\").seed(3).probability(0.5).reset()",
+		  "conn(port=65535, client=\"fe80::1\").seed(3).probability(0.5).reset()" },
+		{ "conn ( port = 5433 ) . allow ( )", "conn(port=5433).allow()" },
+		{ "conn.allow()", "conn.allow()" },
+	};
+	static const struct {
+		const char *src, *msg;
+	} err[] = {
+		{ "conn(5433).kill()", "conn() takes keyword arguments only: conn(port=P), "
+		  "conn(client=\"ADDR\") or conn(port=P, client=\"ADDR\") (column 6)" },
+		{ "conn(5433, port=1).kill()", "conn() takes keyword arguments only: conn(port=P), "
+		  "conn(client=\"ADDR\") or conn(port=P, client=\"ADDR\") (column 6)" },
+		{ "conn(host=\"::1\").kill()",
+		  "conn() has no argument 'host': it takes port=P and client=\"ADDR\" (column 6)" },
+		{ "conn(client=\"::1::2\").kill()",
+		  "conn(client=\"::1::2\"): not an IPv4 or IPv6 address (column 13)" },
+		{ "conn(client=\"localhost\").kill()",
+		  "conn(client=\"localhost\"): not an IPv4 or IPv6 address (column 13)" },
+		{ "conn(client=b\"::1\").kill()", "conn(client=...) needs an IPv4 or IPv6 address as a "
+		  "str, e.g. client=\"127.0.0.1\" or client=\"::1\" (column 13)" },
+		{ "conn(port=0).kill()", "conn(port=...) needs a port number 1..65535 (column 11)" },
+		{ "conn(port=65536).kill()", "conn(port=...) needs a port number 1..65535 (column 11)" },
+		{ "conn(port=\"5433\").kill()", "conn(port=...) needs a port number 1..65535 (column 11)" },
+		{ "conn(port=1)(port=2).kill()",
+		  "conn(...) chooses the scope once, right after conn (column 13)" },
+		{ "conn(port=1)", "conn alone is not a command: add an action, e.g. conn.allow() (column 1)" },
+		{ "conn()", "'RootHandler' object is not callable" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(ok); i++) {
+		check_ok(ok[i].src, ok[i].canonical);
+		assert_true(fuzz_one(ok[i].src, strlen(ok[i].src)));
+	}
+	for (i = 0; i < ARRAY_LEN(err); i++)
+		check_err(err[i].src, err[i].msg);
+}
+
 static void test_fuzz(void **state)
 {
 	const char *env = getenv("WF_FUZZ_SECONDS"), *seed_env = getenv("WF_FUZZ_SEED");
@@ -1505,6 +1556,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_ast),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_fuzz),
 	};
 	const struct CMUnitTest missing[] = { cmocka_unit_test(test_corpus_missing) };

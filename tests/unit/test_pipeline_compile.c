@@ -30,6 +30,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "command_exec.h"
 #include "command_parse.h"
 #include "copy_text.h"
 #include "pipeline_compile.h"
@@ -1345,6 +1346,50 @@ static void test_corpus_missing(void **state)
 	fail_msg("conformance corpus not found (set WF_CONFORMANCE_DIR or run from the repository)");
 }
 
+/*
+ * conn(port=P) names a followed port, checked when the command is executed
+ * (the parser does not know the loader's ports): the refusal names them.
+ * Without a kernel to publish to, an accepted command gets that answer.
+ */
+static void test_scope_port_refused(void **state)
+{
+	static const struct {
+		const char *cmd, *answer;
+	} cases[] = {
+		{ "conn(port=5434).kill()", "conn(port=5434): port 5434 is not followed; this loader "
+		  "follows ports 5432, 5433 (run --port P, repeatable)\n" },
+		{ "conn(port=5434, client=\"::1\").onQuery().kill()", "conn(port=5434): port 5434 is "
+		  "not followed; this loader follows ports 5432, 5433 (run --port P, repeatable)\n" },
+		{ "conn(port=5433).kill()", "no kernel pipeline to publish to\n" },
+		{ "conn(client=\"10.1.2.3\").kill()", "no kernel pipeline to publish to\n" },
+		{ "conn(port=5433).onQuery(query=\"(\").kill()", NULL },	/* the compiler's refusal */
+	};
+	struct wf_exec_ctx x = { .counters_fd = -1, .n_ports = 2, .ports = { 5432, 5433 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n;
+		char *a = wf_command_exec(&x, cases[i].cmd, strlen(cases[i].cmd), &n);
+
+		assert_non_null(a);
+		if (cases[i].answer)
+			assert_string_equal(a, cases[i].answer);
+		else
+			assert_null(strstr(a, "not followed"));
+		free(a);
+	}
+	x.n_ports = 1;
+	{
+		size_t n;
+		char *a = wf_command_exec(&x, "conn(port=5433).kill()", 22, &n);
+
+		assert_string_equal(a, "conn(port=5433): port 5433 is not followed; this loader follows "
+			"port 5432 (run --port P, repeatable)\n");
+		free(a);
+	}
+	wf_exec_fini(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1362,6 +1407,7 @@ int main(void)
 		cmocka_unit_test(test_corpus_compiles),
 		cmocka_unit_test(test_refused_rows),
 		cmocka_unit_test(test_accepted_rows),
+		cmocka_unit_test(test_scope_port_refused),
 	};
 	const struct CMUnitTest missing[] = { cmocka_unit_test(test_corpus_missing) };
 	int rc;
