@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Holding a chunk for cancel(pid) and connect_delay(ms), and keeping its
- * direction quiet until the loader releases it (include/wf_hold.h has the
+ * Holding a chunk for cancel(pid), connect_delay(ms), delay(ms) and a port's
+ * stall, and keeping its direction quiet until the loader releases it (include/wf_hold.h has the
  * protocol; DESIGN.md §7 "Holding precisely" the measurements).
  *
  * The held segment and, until the release, every data segment or FIN of
@@ -24,13 +24,13 @@
 #include "wf_random.h"
 
 /*
- * Tells the loader (seq, dir: the segment an UNREACHABLE event is about); a
- * lost event is counted (a hold then ends when the loader's periodic sweep
- * finds the slot).
+ * Tells the loader (seq, dir: the segment an UNREACHABLE event is about;
+ * action, arg: what the event asks for); a lost event is counted (a hold
+ * then ends when the loader's periodic sweep finds the slot).
  */
-static __always_inline void wf_event_send_seg(__u32 kind, __u32 slot, __u32 gen,
-					      const struct wf_pipe_view *v, const struct wf_flow_key *key,
-					      __u32 seq, __u8 dir)
+static __always_inline void wf_event_emit(__u32 kind, __u32 slot, __u32 gen, __u32 pipe_gen,
+					  __u8 action, __s64 arg, const struct wf_flow_key *key,
+					  __u32 seq, __u8 dir)
 {
 	struct wf_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
@@ -41,16 +41,25 @@ static __always_inline void wf_event_send_seg(__u32 kind, __u32 slot, __u32 gen,
 	ev->kind = kind;
 	ev->slot = slot;
 	ev->gen = gen;
-	ev->pipe_gen = v->gen;
-	ev->action = v->pipe ? v->pipe->action : 0;
+	ev->pipe_gen = pipe_gen;
+	ev->action = action;
 	ev->pad = 0;
-	ev->action_arg = v->pipe ? v->pipe->action_arg : 0;
+	ev->action_arg = arg;
 	ev->ns = bpf_ktime_get_ns();
 	ev->key = *key;
 	ev->seq = seq;
 	ev->dir = dir;
 	ev->pad2[0] = ev->pad2[1] = ev->pad2[2] = 0;
 	bpf_ringbuf_submit(ev, 0);
+}
+
+/* An event about a segment, for the pipeline's action. */
+static __always_inline void wf_event_send_seg(__u32 kind, __u32 slot, __u32 gen,
+					      const struct wf_pipe_view *v, const struct wf_flow_key *key,
+					      __u32 seq, __u8 dir)
+{
+	wf_event_emit(kind, slot, gen, v->gen, v->pipe ? v->pipe->action : 0,
+		      v->pipe ? v->pipe->action_arg : 0, key, seq, dir);
 }
 
 /* An event about a connection as a whole (hold, killall). */
@@ -116,13 +125,63 @@ static __always_inline void wf_hold_copy(struct __sk_buff *skb, struct wf_hold *
 	h->frame_len = m + 1;
 }
 
+/* The port_stalls entry of the connection's port (include/wf_hold.h). */
+static __always_inline struct wf_port_stall *wf_port_stall_of(const struct wf_flow_key *key,
+							      __u32 *index)
+{
+	__u32 zero = 0;
+	struct wf_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	int i = cfg ? wf_config_port_index(cfg, key->server_port) : -1;
+
+	if (i < 0)
+		return NULL;
+	*index = (__u32)i;
+	return bpf_map_lookup_elem(&port_stalls, index);
+}
+
+/* The end of the port's connect_delay() stall if it lasts at `now`, else 0. */
+static __always_inline __u64 wf_port_stalled_until(const struct wf_flow_key *key, __u64 now)
+{
+	__u32 index;
+	struct wf_port_stall *s = wf_port_stall_of(key, &index);
+	__u64 until = s ? s->until_ns : 0;
+
+	return until > now ? until : 0;
+}
+
 /*
- * Holds the chunk in hand for the pipeline's action (cancel or
- * connect_delay): returns the tcx verdict for the packet.  Not inlined: the
- * slot search and copy get a stack frame of their own.
+ * A connect_delay(ms) hold h takes its turn in the port's stall: released ms
+ * after the later of its arrival and the stall's end, which moves there
+ * (fluent.py's sleeps follow one another).  Not inlined: wf_hold_chunk's
+ * frame stays within the 512-byte stack.
  */
-static __noinline int wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
-				    const struct wf_pkt *p, const struct wf_chunk *ch)
+static __noinline void wf_port_stall_extend(struct wf_hold *h, const struct wf_flow_key *key)
+{
+	__u64 span = (h->action_arg > 0 ? (__u64)h->action_arg : 0) * 1000000ull, old, until;
+	__u32 index = 0;
+	struct wf_port_stall *s = wf_port_stall_of(key, &index);
+
+	until = h->held_ns + span;
+	/* another CPU may move the end meanwhile: a few tries, then its own span */
+	for (int i = 0; s && i < 4; i++) {
+		old = s->until_ns;
+		until = (old > h->held_ns ? old : h->held_ns) + span;
+		if (__sync_val_compare_and_swap(&s->until_ns, old, until) == old)
+			break;
+	}
+	h->release_ns = until;
+}
+
+/*
+ * Holds the chunk in hand: for the pipeline's action (cancel, connect_delay,
+ * delay) or, if stall_until is set, until then behind the port's stall.
+ * True if it is held (the caller cuts the packet to its ACK), false if every
+ * slot was busy (it passes).  Not inlined: the slot search and copy get a
+ * stack frame of their own, and the cut is left to the caller so that no
+ * three frames (this one's, the packet's, the cut's) stand on each other.
+ */
+static __noinline bool wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
+				    const struct wf_pkt *p, const struct wf_chunk *ch, __u64 stall_until)
 {
 	__u32 slot = wf_hold_claim(), dir = p->dir & 1, pipe_gen = ch->v.gen, seq = ch->seq;
 	const struct wf_pipeline *pipe = ch->v.pipe;
@@ -133,22 +192,32 @@ static __noinline int wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
 		/* Every slot busy: the chunk goes through now (fail open);
 		 * the loader still signals a cancel's pid. */
 		wf_count(WF_CNT_HOLD_NO_SLOT);
-		wf_event_send(WF_EVENT_HOLD, WF_HOLD_SLOTS, 0, &ch->v, &p->key);
-		return TCX_NEXT;
+		if (!stall_until)
+			wf_event_send(WF_EVENT_HOLD, WF_HOLD_SLOTS, 0, &ch->v, &p->key);
+		return false;
 	}
+	h->held_ns = bpf_ktime_get_ns();
 	h->key = p->key;
 	h->dir = dir;
-	h->action = pipe ? pipe->action : 0;
-	h->action_arg = pipe ? pipe->action_arg : 0;
-	if (pipe && pipe->action == WF_PIPE_A_DELAY && pipe->action_jitter)
+	h->release_ns = stall_until;
+	if (stall_until) {
+		h->action = WF_PIPE_A_STALL;
+		h->action_arg = 0;
+		wf_count(WF_CNT_STALL_HOLDS);
+	} else {
+		h->action = pipe ? pipe->action : 0;
+		h->action_arg = pipe ? pipe->action_arg : 0;
+	}
+	if (pipe && h->action == WF_PIPE_A_DELAY && pipe->action_jitter)
 		h->action_arg = wf_jittered_ms(pipe->action_arg, pipe->action_jitter,
 					       wf_draw(pipe->seed, f->ident, dir, ch->message,
 						       WF_DRAW_SALT_JITTER));
+	if (h->action == WF_PIPE_A_CONNECT_DELAY)
+		wf_port_stall_extend(h, &p->key);
 	h->seq = seq;
 	h->len = ch->len;
 	h->ifindex = skb->ifindex;
 	h->pipe_gen = pipe_gen;
-	h->held_ns = bpf_ktime_get_ns();
 	wf_hold_copy(skb, h);
 	h->l4_off = WF_ETH_HLEN + (p->key.family == WF_FAMILY_IPV4 ? (h->frame[WF_ETH_HLEN] & 0xf) * 4
 								   : WF_IPV6_HLEN);
@@ -158,8 +227,29 @@ static __noinline int wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
 	f->hold_slot[dir] = slot + 1;
 	__sync_lock_test_and_set(&h->state, WF_HOLD_HELD);
 	wf_count(WF_CNT_VERDICT_HOLD);
-	wf_event_send(WF_EVENT_HOLD, slot, h->gen, &ch->v, &p->key);
-	return wf_cut_to_ack(skb, p, seq);
+	/* the hold's own action and argument: a stalled chunk's pipeline may
+	 * be a cancel()'s that did not match it */
+	wf_event_emit(WF_EVENT_HOLD, slot, h->gen, pipe_gen, h->action, h->action_arg, &p->key, 0, 0);
+	return true;
+}
+
+/* Holds the chunk (wf_hold_chunk): the tcx verdict for its packet. */
+static __always_inline int wf_hold(struct __sk_buff *skb, struct wf_flow *f, const struct wf_pkt *p,
+				   const struct wf_chunk *ch, __u64 stall_until)
+{
+	return wf_hold_chunk(skb, f, p, ch, stall_until) ? wf_cut_to_ack(skb, p, ch->seq) : TCX_NEXT;
+}
+
+/*
+ * A chunk about to pass untouched: held instead while its port's
+ * connect_delay() stall lasts (include/wf_hold.h).
+ */
+static __always_inline int wf_pass_or_stall(struct __sk_buff *skb, struct wf_flow *f,
+					    const struct wf_pkt *p, const struct wf_chunk *ch)
+{
+	__u64 until = wf_port_stalled_until(&p->key, bpf_ktime_get_ns());
+
+	return until ? wf_hold(skb, f, p, ch, until) : TCX_NEXT;
 }
 
 /*

@@ -109,6 +109,16 @@ struct {
 	__type(value, struct wf_hold);
 } holds SEC(".maps");
 
+/* The end of each port's connect_delay() stall (include/wf_hold.h),
+ * indexed like wf_config.ports[].  Mappable: the loader shortens it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_PORT_STALLS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct wf_port_stall);
+} port_stalls SEC(".maps");
+
 /* What the loader must do (include/wf_event.h); each event wakes it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -36,16 +36,22 @@ struct wf_config {
 };
 
 /* Is `port` (host order) a followed server port?  Port 0 never is. */
-static inline int wf_config_follows(const struct wf_config *cfg, __u16 port)
+/* The index of port in cfg->ports[] (0: cfg->port), or -1 if not followed. */
+static inline int wf_config_port_index(const struct wf_config *cfg, __u16 port)
 {
 	if (!port)
-		return 0;
+		return -1;
 	if (port == cfg->port)
-		return 1;
+		return 0;
 	for (int i = 1; i < WF_MAX_PORTS; i++)
 		if (cfg->ports[i] == port)
-			return 1;
-	return 0;
+			return i;
+	return -1;
+}
+
+static inline int wf_config_follows(const struct wf_config *cfg, __u16 port)
+{
+	return wf_config_port_index(cfg, port) >= 0;
 }
 
 /* skb->mark of packets wirefault injects; the program lets them through. */

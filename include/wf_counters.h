@@ -49,7 +49,8 @@
 	X(PIPE_UNSUPPORTED_ACTION, "chunks whose action this kernel program does not apply (allowed)") \
 	X(VERDICT_KILL,		"chunks killed: not delivered, FIN to both peers") \
 	X(VERDICT_RESET,	"chunks reset: not delivered, RST to both peers") \
-	X(VERDICT_HOLD,		"chunks held (cancel, connect_delay) until the loader releases them") \
+	X(VERDICT_HOLD,		"chunks held (cancel, connect_delay, delay, stall) until the loader releases them") \
+	X(STALL_HOLDS,		"chunks held behind their port's connect_delay() stall (fluent.py's proxy sleeps)") \
 	X(HOLD_NO_SLOT,		"chunks that should have been held but every hold slot was busy (passed)") \
 	X(HOLD_HEADERS_ONLY,	"held frames too big to copy (released by ICMP instead)") \
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \

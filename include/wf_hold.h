@@ -33,6 +33,7 @@
 #define WF_HOLD_H
 
 #include "wf_types.h"
+#include "wf_config.h"
 #include "wf_flow.h"
 
 #define WF_HOLD_SLOTS		16	/* holds under way at once; more are passed, counted */
@@ -52,7 +53,8 @@ struct wf_hold {
 	__u32 gen;		/* bumped by the loader each time it frees the slot */
 	struct wf_flow_key key;	/* the connection, client -> server */
 	__u8 dir;		/* enum wf_dir of the held bytes */
-	__u8 action;		/* enum wf_pipe_action_kind: CANCEL or CONNECT_DELAY */
+	__u8 action;		/* enum wf_pipe_action_kind: CANCEL, CONNECT_DELAY,
+				 * DELAY or STALL */
 	__u8 copied_whole;	/* frame[] has the whole frame; else only headers */
 	__u8 pad;
 	__u32 seq;		/* TCP seq of the first held byte */
@@ -63,8 +65,37 @@ struct wf_hold {
 	__u32 pipe_gen;		/* generation of the pipeline that decided the hold */
 	__u32 pad2;
 	__u64 held_ns;		/* bpf_ktime_get_ns() at hold time (CLOCK_MONOTONIC) */
-	__s64 action_arg;	/* cancel: pid; connect_delay: milliseconds */
+	__u64 release_ns;	/* when to release (CLOCK_MONOTONIC), if the program
+				 * decided it (connect_delay, stall); 0: the loader
+				 * decides by the action */
+	__s64 action_arg;	/* cancel: pid; connect_delay, delay: milliseconds */
 	__u8 frame[WF_HOLD_FRAME_MAX];
+};
+
+/*
+ * connect_delay(ms) stalls its port, as fluent.py's does: its handler
+ * time.sleep()s in mitmproxy's only thread, so while it sleeps no byte of
+ * any proxied connection moves, and the next message is handled, with the
+ * pipeline of that moment, only when it wakes.  Citus' tests were written
+ * against that (a connection opened just after a connect_delay step reaches
+ * the server only when the sleep ends).  So:
+ *  - the program keeps, per followed port, the end of its stall; a
+ *    connect_delay hold takes its turn after the stall's end (its release
+ *    is ms after the later of its arrival and that end, which moves there),
+ *    and any chunk of the port that would pass while a stall lasts is held
+ *    until it ends (action STALL, release_ns the end as it was then);
+ *  - the loader, when a queued connect_delay hold's turn comes and its
+ *    pipeline is no longer in force (fluent.py's next handler would not
+ *    sleep), releases it then and takes its ms off the stall: off the
+ *    port's end (atomically: the map is mmapped) and off the release of
+ *    every hold of the port due after that turn.
+ *
+ *   bpftool map dump pinned /sys/fs/bpf/wirefault/port_stalls
+ */
+#define WF_PORT_STALLS		WF_MAX_PORTS	/* indexed like wf_config.ports[] */
+
+struct wf_port_stall {
+	__u64 until_ns;		/* CLOCK_MONOTONIC; chunks before it wait */
 };
 
 #endif /* WF_HOLD_H */

@@ -129,6 +129,9 @@ enum wf_pipe_action_kind {
 	 * data segment of the connection, with an ICMP host unreachable to
 	 * its sender (WF_EVENT_UNREACHABLE) */
 	WF_PIPE_A_UNREACHABLE = 9,
+	/* never compiled from a command: why a hold (include/wf_hold.h) keeps
+	 * a chunk that waits behind a connect_delay() stall of its port */
+	WF_PIPE_A_STALL = 10,
 };
 
 enum wf_pipe_cond_kind {

@@ -82,10 +82,18 @@ struct wf_actions *wf_actions_new(const struct wf_actions_opts *o)
 		err = -err;
 		goto fail;
 	}
-	a->holds = wf_hold_keeper_new(o->holds_fd, o->counters_fd, o->pipe_current_fd, &a->ps);
+	a->holds = wf_hold_keeper_new(&(struct wf_hold_keeper_opts){
+		.holds_fd = o->holds_fd,
+		.port_stalls_fd = o->port_stalls_fd,
+		.counters_fd = o->counters_fd,
+		.pipe_current_fd = o->pipe_current_fd,
+		.ports = o->ports,
+		.n_ports = o->n_ports,
+		.ps = &a->ps,
+	});
 	if (!a->holds) {
 		err = errno;
-		wf_err("failed to map the holds map: %s", strerror(err));
+		wf_err("failed to map the holds and port_stalls maps: %s", strerror(err));
 		goto fail;
 	}
 	a->events = ring_buffer__new(o->events_fd, on_event, a, NULL);

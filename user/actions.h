@@ -13,6 +13,7 @@ struct wf_actions;
 struct wf_actions_opts {
 	int events_fd;		/* the events ring buffer map */
 	int holds_fd;		/* the holds array map */
+	int port_stalls_fd;	/* connect_delay()'s stalls, per port */
 	int counters_fd;
 	const unsigned int *ports;	/* the followed server ports */
 	int n_ports;

@@ -381,6 +381,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	actions = wf_actions_new(&(struct wf_actions_opts){
 		.events_fd = wf_loader_events_fd(ld),
 		.holds_fd = wf_loader_holds_fd(ld),
+		.port_stalls_fd = wf_loader_port_stalls_fd(ld),
 		.counters_fd = exec.counters_fd,
 		.ports = o->ld.ports,
 		.n_ports = o->ld.n_ports,

@@ -24,11 +24,17 @@ struct pending_release {
 	uint64_t due_ns;	/* CLOCK_MONOTONIC */
 	uint64_t signal_ns;	/* cancel(): when its SIGINT goes, 0 once sent */
 	int64_t pid;
+	uint64_t turn_ns;	/* connect_delay() queued behind the port's stall:
+				 * when its delay begins, 0 once begun */
+	uint64_t span_ns;	/* connect_delay(): its delay */
 };
 
 struct wf_hold_keeper {
 	struct wf_hold *slots;	/* the holds map, mmapped */
 	size_t map_len;
+	struct wf_port_stall *stalls;	/* the port_stalls map, mmapped */
+	size_t stalls_len;
+	struct wf_config ports;	/* only the ports, for wf_config_port_index() */
 	int counters_fd;
 	struct wf_packet_sender *ps;
 	struct pending_release due[WF_HOLD_SLOTS];
@@ -68,28 +74,41 @@ static bool pipeline_still_active(const struct wf_hold_keeper *k, uint32_t pipe_
 	return false;
 }
 
-struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, int pipe_current_fd,
-					  struct wf_packet_sender *ps)
+/* An array map's values are laid out back to back, each rounded up to 8 bytes. */
+static void *map_array(int fd, size_t value_size, unsigned int n, size_t *len)
+{
+	void *m;
+
+	*len = (size_t)n * ((value_size + 7) & ~(size_t)7);
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+struct wf_hold_keeper *wf_hold_keeper_new(const struct wf_hold_keeper_opts *o)
 {
 	struct wf_hold_keeper *k = calloc(1, sizeof(*k));
-	void *m;
+	int err;
 
 	if (!k)
 		return NULL;
-	/* An array map's values are laid out back to back, each rounded up to 8 bytes. */
-	k->map_len = (size_t)WF_HOLD_SLOTS * ((sizeof(struct wf_hold) + 7) & ~(size_t)7);
-	m = mmap(NULL, k->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, holds_fd, 0);
-	if (m == MAP_FAILED) {
-		int err = errno;
-
+	k->slots = map_array(o->holds_fd, sizeof(struct wf_hold), WF_HOLD_SLOTS, &k->map_len);
+	k->stalls = map_array(o->port_stalls_fd, sizeof(struct wf_port_stall), WF_PORT_STALLS,
+			      &k->stalls_len);
+	if (!k->slots || !k->stalls) {
+		err = errno;
+		if (k->slots)
+			munmap(k->slots, k->map_len);
 		free(k);
 		errno = err;
 		return NULL;
 	}
-	k->slots = m;
-	k->counters_fd = counters_fd;
-	k->pipe_current_fd = pipe_current_fd;
-	k->ps = ps;
+	for (int i = 0; i < o->n_ports && i < WF_MAX_PORTS; i++)
+		k->ports.ports[i] = (__u16)o->ports[i];
+	k->ports.port = k->ports.ports[0];
+	k->ports.nports = (__u32)(o->n_ports < WF_MAX_PORTS ? o->n_ports : WF_MAX_PORTS);
+	k->counters_fd = o->counters_fd;
+	k->pipe_current_fd = o->pipe_current_fd;
+	k->ps = o->ps;
 	return k;
 }
 
@@ -138,19 +157,78 @@ static bool send_cancel(struct wf_hold_keeper *k, int64_t pid)
 	return true;
 }
 
+/* The port's stall entry of a hold's connection, NULL if not followed. */
+static struct wf_port_stall *stall_of(struct wf_hold_keeper *k, const struct wf_hold *h)
+{
+	int i = wf_config_port_index(&k->ports, h->key.server_port);
+
+	return i < 0 || i >= WF_PORT_STALLS ? NULL : &k->stalls[i];
+}
+
 static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool signal_sent)
 {
 	const struct wf_hold *h = &k->slots[slot];
+	struct pending_release *d = &k->due[slot];
 	uint64_t hold_ms = 0;
 
 	if (h->action == WF_PIPE_A_CONNECT_DELAY || h->action == WF_PIPE_A_DELAY)
 		hold_ms = h->action_arg > 0 ? (uint64_t)h->action_arg : 0;
 	else if (h->action == WF_PIPE_A_CANCEL && signal_sent)
 		hold_ms = WF_CANCEL_HOLD_MS;
-	k->due[slot].active = true;
-	k->due[slot].gen = gen;
-	k->due[slot].due_ns = h->held_ns + hold_ms * 1000000u;
-	k->due[slot].signal_ns = 0;
+	d->active = true;
+	d->gen = gen;
+	d->signal_ns = 0;
+	d->turn_ns = 0;
+	d->span_ns = hold_ms * 1000000u;
+	/* connect_delay's and a stall's end the program set: the port's stall */
+	d->due_ns = h->release_ns ? h->release_ns : h->held_ns + d->span_ns;
+	if (h->action == WF_PIPE_A_CONNECT_DELAY && h->release_ns > h->held_ns + d->span_ns) {
+		/* queued: when its turn comes, is its pipeline still in force? */
+		d->turn_ns = h->release_ns - d->span_ns;
+	} else if (h->action == WF_PIPE_A_STALL) {
+		/* the stall may have been shortened since (abandon_turn) */
+		const struct wf_port_stall *st = stall_of(k, h);
+		uint64_t until = st ? __atomic_load_n(&st->until_ns, __ATOMIC_ACQUIRE) : 0;
+
+		if (until < d->due_ns)
+			d->due_ns = until;
+	}
+}
+
+/*
+ * A queued connect_delay() hold whose pipeline was replaced before its
+ * turn: fluent.py's next handler would not have slept, so it goes now and
+ * the port's stall loses its delay: the stall's end and every hold of the
+ * port due after this turn come span earlier.
+ */
+static void abandon_turn(struct wf_hold_keeper *k, uint32_t slot, uint64_t now)
+{
+	const struct wf_hold *h = &k->slots[slot];
+	struct pending_release *d = &k->due[slot];
+	uint64_t turn = d->turn_ns, span = d->span_ns, old, shorter;
+	struct wf_port_stall *st = stall_of(k, h);
+
+	d->due_ns = now;
+	d->turn_ns = 0;
+	for (uint32_t j = 0; j < WF_HOLD_SLOTS; j++) {
+		struct pending_release *o = &k->due[j];
+
+		if (j == slot || !o->active || k->slots[j].key.server_port != h->key.server_port)
+			continue;
+		if (o->due_ns > turn)
+			o->due_ns = o->due_ns - turn > span ? o->due_ns - span : turn;
+		if (o->turn_ns > turn)
+			o->turn_ns = o->turn_ns - turn > span ? o->turn_ns - span : turn;
+	}
+	if (st) {
+		old = __atomic_load_n(&st->until_ns, __ATOMIC_ACQUIRE);
+		do {
+			shorter = old > turn + span ? old - span : old > turn ? turn : old;
+		} while (!__atomic_compare_exchange_n(&st->until_ns, &old, shorter, false, __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE));
+	}
+	wf_debug("connect_delay: the pipeline changed before this connection's turn: delivered now, "
+		 "the port's stall %.0f ms shorter", (double)span / 1e6);
 }
 
 /* A cancel() hold that waits for the cancel before it: signal and release later. */
@@ -158,6 +236,7 @@ static void schedule_queued_cancel(struct wf_hold_keeper *k, uint32_t slot, uint
 {
 	k->due[slot].active = true;
 	k->due[slot].gen = gen;
+	k->due[slot].turn_ns = 0;
 	k->due[slot].signal_ns = k->cancel_busy_until_ns;
 	k->due[slot].pid = pid;
 	k->due[slot].due_ns = k->cancel_busy_until_ns + WF_CANCEL_HOLD_MS * 1000000ull;
@@ -206,6 +285,8 @@ int wf_hold_keeper_timeout_ms(struct wf_hold_keeper *k)
 			next = k->due[i].due_ns;
 		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns < next)
 			next = k->due[i].signal_ns;
+		if (k->due[i].active && k->due[i].turn_ns && k->due[i].turn_ns < next)
+			next = k->due[i].turn_ns;
 	}
 	if (next == UINT64_MAX)
 		return -1;
@@ -230,6 +311,12 @@ void wf_hold_keeper_service(struct wf_hold_keeper *k)
 			} else if (!send_cancel(k, k->due[i].pid)) {
 				k->due[i].due_ns = now;	/* delivered at once, as above */
 			}
+		}
+		if (k->due[i].active && k->due[i].turn_ns && k->due[i].turn_ns <= now) {
+			if (pipeline_still_active(k, h->pipe_gen))
+				k->due[i].turn_ns = 0;	/* its delay begins */
+			else
+				abandon_turn(k, i, now);
 		}
 		if (k->due[i].active) {
 			if (k->due[i].due_ns <= now)
@@ -265,5 +352,6 @@ void wf_hold_keeper_free(struct wf_hold_keeper *k)
 		}
 	}
 	munmap(k->slots, k->map_len);
+	munmap(k->stalls, k->stalls_len);
 	free(k);
 }

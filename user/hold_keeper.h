@@ -3,7 +3,11 @@
  * The loader's side of held chunks (include/wf_hold.h): on each hold event
  * it sends cancel()'s SIGINT, and it releases every held chunk when its
  * time has come: 100 ms after the hold for cancel() (fluent.py signals,
- * sleeps 0.1 s, then forwards), the requested delay for connect_delay().
+ * sleeps 0.1 s, then forwards), the requested delay for connect_delay()
+ * and delay(), the end of the port's stall for a chunk held behind a
+ * connect_delay() (include/wf_hold.h; a queued connect_delay whose
+ * pipeline was replaced before its turn is released at its turn, and the
+ * stall is shortened by its delay).
  * cancel()s are taken one at a time as fluent.py's single thread takes
  * them: a chunk that matches while another cancel is under way gets its
  * SIGINT when that one is forwarded, and is forwarded 100 ms later.
@@ -22,13 +26,18 @@
 struct wf_hold_keeper;
 struct wf_packet_sender;
 
-/*
- * holds_fd: the BPF holds map (mmapped); counters_fd for the loader's
- * counters; pipe_current_fd: the pipeline switch, read when a queued
- * cancel's turn comes (-1: never checked).
- */
-struct wf_hold_keeper *wf_hold_keeper_new(int holds_fd, int counters_fd, int pipe_current_fd,
-					  struct wf_packet_sender *ps);
+struct wf_hold_keeper_opts {
+	int holds_fd;		/* the BPF holds map (mmapped) */
+	int port_stalls_fd;	/* the BPF port_stalls map (mmapped) */
+	int counters_fd;	/* for the loader's counters */
+	int pipe_current_fd;	/* the pipeline switch, read when a queued cancel's
+				 * or connect_delay's turn comes (-1: never checked) */
+	const unsigned int *ports;	/* the followed ports, as in wf_config.ports[] */
+	int n_ports;
+	struct wf_packet_sender *ps;
+};
+
+struct wf_hold_keeper *wf_hold_keeper_new(const struct wf_hold_keeper_opts *o);
 void wf_hold_keeper_free(struct wf_hold_keeper *k);	/* releases what is still held */
 
 void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev);

@@ -301,6 +301,11 @@ int wf_loader_holds_fd(const struct wf_loader *ld)
 	return bpf_map__fd(ld->skel->maps.holds);
 }
 
+int wf_loader_port_stalls_fd(const struct wf_loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.port_stalls);
+}
+
 void wf_loader_pipeline_fds(const struct wf_loader *ld, int *pipelines_fd, int *pool_fd,
 			    int *current_fd)
 {

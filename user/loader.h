@@ -55,6 +55,7 @@ int wf_loader_records_fd(const struct wf_loader *ld);
 int wf_loader_counters_fd(const struct wf_loader *ld);
 int wf_loader_events_fd(const struct wf_loader *ld);
 int wf_loader_holds_fd(const struct wf_loader *ld);
+int wf_loader_port_stalls_fd(const struct wf_loader *ld);
 int wf_loader_vconns_fd(const struct wf_loader *ld);
 
 /* The maps a pipeline is published into (user/pipeline_publish.h). */

@@ -600,7 +600,7 @@ const char *wf_pipe_action_name(unsigned int action)
 		[WF_PIPE_A_CANCEL] = "cancel", [WF_PIPE_A_KILLALL] = "killall",
 		[WF_PIPE_A_CONNECT_DELAY] = "connect_delay", [WF_PIPE_A_BLACKHOLE] = "blackhole",
 		[WF_PIPE_A_DELAY] = "delay", [WF_PIPE_A_TRUNCATE] = "truncate",
-		[WF_PIPE_A_UNREACHABLE] = "unreachable",
+		[WF_PIPE_A_UNREACHABLE] = "unreachable", [WF_PIPE_A_STALL] = "stall",
 	};
 	static __thread char other[24];
 

@@ -1137,66 +1137,133 @@ static void test_cancel_hold_server_side(void **state)
 	conn_free(c);
 }
 
-/* ---- connect_delay(ms): only the initial chunk -------------------------------------------- */
+/* ---- connect_delay(ms): the initial chunk, and its port's stall ----------------------------- */
 
+#define CD_MS		300	/* as in the commands below */
+#define CD_NS		(CD_MS * 1000000ull)
+#define OTHER_PORT	5433
+
+/*
+ * connect_delay(300) holds a connection's initial chunk 300 ms, and stalls
+ * the port as fluent.py's sleep stalls its proxy (include/wf_hold.h): a
+ * second connection's initial chunk is released 300 ms after the first's,
+ * and any chunk of the port that would pass meanwhile, of any connection,
+ * either way, is held until the stall ends (action STALL), even under the
+ * next pipeline.  Another followed port is not stalled; once the stall is
+ * over, chunks pass again.
+ */
 static void connect_delay(struct wf_harness *h, int family)
 {
+	static const uint16_t ports[2] = { TEST_PORT, OTHER_PORT };
 	uint16_t port = family == 6 ? 43710 : 43700;
 	struct tconn *c = conn_new(h, family, port), *d = conn_new(h, family, (uint16_t)(port + 1));
-	struct pg_wire st = { 0 }, burst = { 0 };
+	struct tconn *idle, *other, *late;
+	struct pg_wire st = { 0 }, burst = { 0 }, q = { 0 };
+	struct wf_hold *hd;
 	struct holds_map m;
 	struct evs e;
-	struct seg held, s;
-	uint64_t t0, t1;
-	uint32_t g;
+	struct seg held;
+	uint64_t t0, t1, end_c, end_d;
+	uint32_t g, g2;
 
+	h_set_config_ports(h, ports, 2, 0);
+	idle = conn_login(h, family, (uint16_t)(port + 2));
+	other = conn_new(h, family, (uint16_t)(port + 3));
+	other->flow.server_port = OTHER_PORT;
+	tc_login(other);
 	holds_mmap(h, &m);
 	ev_open(&e, h);
-	h_pipeline(h, "conn.connect_delay(500)");
+	h_pipeline(h, "conn.connect_delay(300)");
 	g = pipe_gen(h);
 	pgw_startup(&st, "postgres", "regression");
 	pgw_login_burst(&burst);
+	pgw_query(&q, "SELECT 1");
 
 	/* the handshake carries no chunk */
 	tc_handshake(c);
-	/* the StartupMessage, the connection's initial chunk: held */
+	/* the StartupMessage, the connection's initial chunk: held 300 ms */
 	t0 = now_ns();
 	send_wire(c, C2S, &st, &held);
 	t1 = now_ns();
 	assert_int_equal(held.rv, TCX_NEXT_RETVAL);
 	check_ctl(c, held.out, held.out_len, C2S, PB_TCP_ACK, held.seq, held.ack, TS_FWD);
-	check_hold(h, 0, c, C2S, &held, WF_PIPE_A_CONNECT_DELAY, 500, 0, g, t0, t1);
+	check_hold(h, 0, c, C2S, &held, WF_PIPE_A_CONNECT_DELAY, CD_MS, 0, g, t0, t1);
+	hd = hold_get(h, 0);
+	end_c = hd->release_ns;
+	assert_true(end_c == hd->held_ns + CD_NS);
+	free(hd);
 	assert_int_equal(ev_count(&e), 1);
-	check_hold_event(&e.ev[0], c, 0, 0, WF_PIPE_A_CONNECT_DELAY, 500, g);
+	check_hold_event(&e.ev[0], c, 0, 0, WF_PIPE_A_CONNECT_DELAY, CD_MS, g);
 
-	/* every other chunk passes: the server's (the hold is the client's) ... */
-	pass_wire(c, S2C, &burst);
-	hold_free(&m, 0);
-	/* ... and, once released, the client's */
-	seg(c, C2S, held.seq, PSH_ACK, st.data, st.len, &s);	/* a late retransmission */
-	assert_untouched(&s);
-	pass_query(c, "SELECT 1");
-	pass_query(c, "SELECT 2");
-	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 1);
-	assert_int_equal(ev_count(&e), 1);
-
-	/* another connection: its own initial chunk is held (slot 0, generation 1) */
+	/* a second connection's initial chunk: its 300 ms start when the first's end */
 	tc_handshake(d);
 	t0 = now_ns();
 	send_wire(d, C2S, &st, &held);
 	t1 = now_ns();
 	check_ctl(d, held.out, held.out_len, C2S, PB_TCP_ACK, held.seq, held.ack, TS_FWD);
-	check_hold(h, 0, d, C2S, &held, WF_PIPE_A_CONNECT_DELAY, 500, 1, g, t0, t1);
-	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 2);
+	check_hold(h, 1, d, C2S, &held, WF_PIPE_A_CONNECT_DELAY, CD_MS, 0, g, t0, t1);
+	hd = hold_get(h, 1);
+	end_d = hd->release_ns;
+	assert_true(end_d == end_c + CD_NS);
+	free(hd);
 	assert_int_equal(ev_count(&e), 2);
+	check_hold_event(&e.ev[1], d, 1, 0, WF_PIPE_A_CONNECT_DELAY, CD_MS, g);
+
+	/* the next pipeline is in force, the stall still lasts: a logged-in
+	 * connection's query waits for its end, and so does the server's
+	 * answer of the first connection (its client side is held already) */
+	h_pipeline(h, "conn.allow()");
+	g2 = pipe_gen(h);
+	t0 = now_ns();
+	send_wire(idle, C2S, &q, &held);
+	t1 = now_ns();
+	check_ctl(idle, held.out, held.out_len, C2S, PB_TCP_ACK, held.seq, held.ack, TS_FWD);
+	check_hold(h, 2, idle, C2S, &held, WF_PIPE_A_STALL, 0, 0, g2, t0, t1);
+	hd = hold_get(h, 2);
+	assert_true(hd->release_ns == end_d);
+	free(hd);
+	assert_int_equal(ev_count(&e), 3);
+	check_hold_event(&e.ev[2], idle, 2, 0, WF_PIPE_A_STALL, 0, g2);
+	send_wire(c, S2C, &burst, &held);
+	check_hold(h, 3, c, S2C, &held, WF_PIPE_A_STALL, 0, 0, g2, 0, UINT64_MAX);
+	assert_int_equal(h_counter(h, WF_CNT_STALL_HOLDS), 2);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 4);
+
+	/* another followed port is not stalled */
+	pass_query(other, "SELECT 2");
+
+	/* the loader releases them at the stall's end; from then on chunks pass */
+	for (uint32_t i = 0; i < 4; i++)
+		hold_free(&m, i);
+	while (now_ns() < end_d + 1000000)
+		usleep(10000);
+	pass_query(idle, "SELECT 3");
+	pass_query(other, "SELECT 4");
+	assert_int_equal(h_counter(h, WF_CNT_STALL_HOLDS), 2);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 4);
+	assert_int_equal(ev_count(&e), 4);
+
+	/* connect_delay() again after the stall: counted from the chunk's arrival */
+	h_pipeline(h, "conn.connect_delay(300)");
+	late = conn_new(h, family, (uint16_t)(port + 4));
+	tc_handshake(late);
+	send_wire(late, C2S, &st, &held);
+	hd = hold_get(h, 0);
+	assert_int_equal(hd->action, WF_PIPE_A_CONNECT_DELAY);
+	assert_true(hd->release_ns == hd->held_ns + CD_NS);
+	free(hd);
 	hold_free(&m, 0);
 
 	ev_close(&e);
 	holds_munmap(&m);
 	pgw_free(&st);
 	pgw_free(&burst);
+	pgw_free(&q);
 	conn_free(c);
 	conn_free(d);
+	conn_free(idle);
+	conn_free(other);
+	conn_free(late);
 }
 
 static void test_connect_delay_ipv4(void **state)

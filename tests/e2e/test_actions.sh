@@ -3,7 +3,7 @@
 # on a CommandComplete (server -> client), on the initial chunk and on
 # AuthenticationOk, over IPv4 and IPv6; cancel(pid) of the coordinator's own
 # backend (50 times) and the latency a hold adds; cancel() of a pid that does
-# not exist; connect_delay(1400) and (500); killall() with idle connections.
+# not exist; connect_delay(1400) and (500), and the port's stall; killall() with idle connections.
 # Commands go through citus.mitmproxy() on the coordinator.  The test checks
 # what psql, dblink (libpq inside the server), the worker's log and `ss`
 # observe.
@@ -165,6 +165,12 @@ for delay in 1400 500; do
 	for i in $(seq 1 10); do base+=($(ms_of worker 'SELECT 1')); done
 	psql_at $WPORT -c 'SELECT pg_sleep(1)' -c "SELECT 'old'" >"$WF_TMP/old.out" &
 	old_pid=$!
+	# the older session's StartupMessage must be in before the command (it would be delayed, and
+	# the first connection's delay would start only when its ends)
+	for _ in $(seq 1 100); do
+		[ "$(worker "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(1)'")" = 1 ] && break
+		sleep 0.02
+	done
 	accept "conn.connect_delay($delay)"
 	times=()
 	for i in $(seq 1 10); do times+=($(ms_of worker 'SELECT 1')); done
@@ -175,10 +181,58 @@ for delay in 1400 500; do
 		# 50 ms of slack: the loader's timer and a busy 2-core machine (CI), not the hold
 		[ $t -le $((delay + max_base + 50)) ] || fail "a connection took $t ms > $delay + $max_base + 50"
 	done
-	# A session opened before the command is not delayed (only initial chunks are).
+	# A session opened before the command is not cut off (only initial chunks are held; its
+	# answers may wait for the port's stall, below).
 	wait $old_pid || fail "the older session failed"
 	assert_eq "$(tail -n 1 "$WF_TMP/old.out")" "old" "the older session's queries"
 	accept 'conn.allow()'
+done
+
+step 'connect_delay(1000) stalls the port as fluent.py sleeps: two connections both take 2 s, an open session waits'
+# The open session speaks ~1.2 s after it starts: after the command and the two connections'
+# StartupMessages, before the second one's delay is over.
+( sleep 1.2; echo '\timing on'; echo "SELECT 'open'" ) | psql_at $WPORT >"$WF_TMP/open.out" 2>&1 &
+open_pid=$!
+accept 'conn.connect_delay(1000)'
+ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
+first_pid=$!
+ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
+second_pid=$!
+wait $first_pid || fail "the first delayed connection failed"
+wait $second_pid || fail "the second delayed connection failed"
+wait $open_pid || fail "the open session failed: $(cat "$WF_TMP/open.out")"
+first=$(cat "$WF_TMP/first.ms") second=$(cat "$WF_TMP/second.ms")
+open_ms=$(sed -n 's/^Time: \([0-9]*\).*/\1/p' "$WF_TMP/open.out")
+echo "connect_delay(1000): connections took $first and $second ms; the open session's query $open_ms ms"
+[ -n "$open_ms" ] || fail "psql printed no timing: $(cat "$WF_TMP/open.out")"
+# The second StartupMessage's second starts when the first's ends, and the server's answer to
+# the first, coming at 1 s, waits for it as well (fluent.py: the answer is handled after the
+# second sleep).  Without the stall both would take ~1000 ms.
+for t in $first $second; do
+	[ $t -ge 1900 ] && [ $t -lt 3000 ] || fail "a delayed connection took $t ms, not ~2000"
+done
+# the open session's query waits for the stall's end, ~2 s after the first StartupMessage:
+# ~0.8 s; without a stall ~1 ms
+[ $open_ms -ge 300 ] || fail "the open session's query took $open_ms ms: it did not wait for the stall"
+grep -Eq 'STALL_HOLDS +[1-9]' <<<"$("$WF" status)" || fail "status does not count STALL_HOLDS"
+accept 'conn.allow()'
+
+step 'connect_delay(1000), replaced before the second connection'"'"'s turn: that one does not wait its second'
+# fluent.py handles the second StartupMessage when its sleep for the first ends, with the
+# handler of that moment: conn.allow() by then, so no second sleep.
+accept 'conn.connect_delay(1000)'
+ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
+first_pid=$!
+ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
+second_pid=$!
+sleep 0.4
+accept 'conn.allow()'
+wait $first_pid || fail "the first delayed connection failed"
+wait $second_pid || fail "the second delayed connection failed"
+first=$(cat "$WF_TMP/first.ms") second=$(cat "$WF_TMP/second.ms")
+echo "connect_delay(1000) replaced after 0.4 s: connections took $first and $second ms"
+for t in $first $second; do
+	[ $t -ge 900 ] && [ $t -lt 1800 ] || fail "a connection took $t ms, not ~1000 (2000: the second delay was kept)"
 done
 
 step 'killall(): idle connections, the matching one and new ones all read EOF; conn.allow() restores'
