@@ -244,7 +244,30 @@ static void print_pipeline(const struct loader_status *ls)
 		close(pipes_fd);
 }
 
-/* Chunks held right now (cancel, connect_delay): pinned holds map. */
+/* Ports stalled right now by connect_delay() (include/wf_hold.h): pinned config + port_stalls. */
+static void print_stalls(uint64_t now)
+{
+	int cfg_fd = bpf_obj_get(WF_PIN_DIR "/config"), fd = bpf_obj_get(WF_PIN_DIR "/port_stalls");
+	struct wf_config cfg;
+	__u32 zero = 0;
+
+	if (cfg_fd >= 0 && fd >= 0 && !bpf_map_lookup_elem(cfg_fd, &zero, &cfg)) {
+		for (__u32 i = 0; i < WF_PORT_STALLS; i++) {
+			struct wf_port_stall st;
+			__u16 port = i ? cfg.ports[i] : cfg.port;
+
+			if (port && !bpf_map_lookup_elem(fd, &i, &st) && st.until_ns > now)
+				printf("stall: port %u, %.0f ms left (connect_delay: the port's other chunks "
+				       "wait)\n", port, (double)(st.until_ns - now) / 1e6);
+		}
+	}
+	if (cfg_fd >= 0)
+		close(cfg_fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Chunks held right now (cancel, connect_delay, delay, a stall): pinned holds map. */
 static void print_holds(void)
 {
 	int fd = bpf_obj_get(WF_PIN_DIR "/holds");
@@ -269,6 +292,7 @@ static void print_holds(void)
 	}
 	if (!n)
 		printf("holds: none\n");
+	print_stalls(now);
 out:
 	free(h);
 	if (fd >= 0)

@@ -44,7 +44,7 @@ static struct bpf_map *pinned_map(struct wirefault_bpf *skel, int i)
 {
 	struct bpf_map *maps[] = { skel->maps.config, skel->maps.flows, skel->maps.counters,
 				   skel->maps.pipelines, skel->maps.pipe_current, skel->maps.holds,
-				   skel->maps.vconns, skel->maps.filter_stats };
+				   skel->maps.vconns, skel->maps.filter_stats, skel->maps.port_stalls };
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }

@@ -198,6 +198,10 @@ ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
 first_pid=$!
 ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
 second_pid=$!
+sleep 0.5
+st=$("$WF" status)
+grep -Eq "^stall: port $WPORT, [0-9]+ ms left" <<<"$st" || fail "status does not show the port's stall: $st"
+[ "$(grep -c 'connect_delay 127.0.0.1' <<<"$st")" = 2 ] || fail "status should list two connect_delay holds: $st"
 wait $first_pid || fail "the first delayed connection failed"
 wait $second_pid || fail "the second delayed connection failed"
 wait $open_pid || fail "the open session failed: $(cat "$WF_TMP/open.out")"
