@@ -41,8 +41,8 @@ static __always_inline bool wf_vport_loopback6(const __u32 a[4])
 }
 
 /*
- * connect4/connect6: a TCP connect() to the loopback VPORT goes to PORT, and
- * the socket remembers it.  A socket that cannot be tagged is not redirected
+ * connect4/connect6: a TCP connect() to a loopback VPORT goes to the PORT
+ * behind it (wf_config.proxy_ports[]), and the socket remembers both.  A socket that cannot be tagged is not redirected
  * (it reaches the placeholder, which closes it): a connection that reached
  * the server untagged would silently escape the faults it was made for.
  */
@@ -54,19 +54,26 @@ static __always_inline void wf_vport_connect(struct bpf_sock_addr *ctx, bool loo
 
 	if (!loopback || ctx->protocol != WF_IPPROTO_TCP || ctx->type != WF_SOCK_STREAM)
 		return;
+	__u16 vport = bpf_ntohs((__u16)ctx->user_port), port;
+	int i;
+
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg || !cfg->port || !cfg->proxy_port)
 		return;
-	if (bpf_ntohs((__u16)ctx->user_port) != cfg->proxy_port)
+	i = wf_config_proxy_index(cfg, vport);
+	if (i < 0 || i >= WF_MAX_PORTS)
+		return;
+	port = i ? cfg->ports[i] : cfg->port;
+	if (!port)
 		return;
 	tag = bpf_sk_storage_get(&vport_tags, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!tag) {
 		wf_count(WF_CNT_VPORT_TAG_FAILED);
 		return;
 	}
-	tag->proxy_port = cfg->proxy_port;
-	tag->server_port = cfg->port;
-	ctx->user_port = bpf_htons(cfg->port);
+	tag->proxy_port = vport;
+	tag->server_port = port;
+	ctx->user_port = bpf_htons(port);
 	wf_count(WF_CNT_VPORT_REDIRECTS);
 }
 

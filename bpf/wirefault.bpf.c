@@ -286,7 +286,7 @@ int wf_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		if (cfg->proxy_port && bpf_ntohl(skops->remote_port) == cfg->port)
+		if (cfg->proxy_port && wf_config_follows(cfg, (__u16)bpf_ntohl(skops->remote_port)))
 			wf_vport_sockops_connect(skops);
 		return 1;
 	case BPF_SOCK_OPS_STATE_CB:

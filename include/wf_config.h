@@ -9,6 +9,11 @@
  * redirects to it); ports[0..nports) are all of them, ports[0] == port,
  * unused entries 0.  A writer that sets `port` alone (nports 0) follows
  * that one port.
+ *
+ * Virtual proxy ports (`run --port P --proxy-port V [--port P2 --proxy-port
+ * V2 ...]`): proxy_ports[i] stands in front of ports[i], proxy_ports[0] ==
+ * proxy_port; with any of them only connections made through one are
+ * followed.  A writer that sets proxy_port alone has one, in front of port.
  */
 #ifndef WF_CONFIG_H
 #define WF_CONFIG_H
@@ -33,9 +38,9 @@ struct wf_config {
 				 * back fast (DESIGN.md §7); 0 = leave RTOs alone */
 	__u32 nports;		/* entries of ports[] in use (0: port alone) */
 	__u16 ports[WF_MAX_PORTS];	/* every followed port, host order; ports[0] == port */
+	__u16 proxy_ports[WF_MAX_PORTS];	/* virtual port in front of ports[i], 0: none */
 };
 
-/* Is `port` (host order) a followed server port?  Port 0 never is. */
 /* The index of port in cfg->ports[] (0: cfg->port), or -1 if not followed. */
 static inline int wf_config_port_index(const struct wf_config *cfg, __u16 port)
 {
@@ -49,9 +54,24 @@ static inline int wf_config_port_index(const struct wf_config *cfg, __u16 port)
 	return -1;
 }
 
+/* Is `port` (host order) a followed server port?  Port 0 never is. */
 static inline int wf_config_follows(const struct wf_config *cfg, __u16 port)
 {
 	return wf_config_port_index(cfg, port) >= 0;
+}
+
+/* The index i of the virtual port vport (proxy_ports[i], in front of
+ * ports[i]; 0: proxy_port, in front of port), or -1 if it is none. */
+static inline int wf_config_proxy_index(const struct wf_config *cfg, __u16 vport)
+{
+	if (!vport)
+		return -1;
+	if (vport == cfg->proxy_port)
+		return 0;
+	for (int i = 1; i < WF_MAX_PORTS; i++)
+		if (cfg->proxy_ports[i] == vport)
+			return i;
+	return -1;
 }
 
 /* skb->mark of packets wirefault injects; the program lets them through. */

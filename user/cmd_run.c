@@ -42,6 +42,10 @@
 /* The kernel writes records without waking us; this bounds their wait. */
 #define RING_DRAIN_INTERVAL_MS 20
 
+/* serve()'s poll set: signals, recorder ring, events, FIFO; then each placeholder's watch
+ * pipe (WF_MAX_PORTS), then the control socket's. */
+#define PFD_FIXED 4
+
 struct run_opts {
 	struct wf_loader_opts ld;
 	const char *fifo;
@@ -67,7 +71,7 @@ enum { OPT_MAX_ROWS = 1000, OPT_RING_SIZE, OPT_NO_RECORD, OPT_ANSWER_TIMEOUT, OP
 
 static const struct argp_option run_options[] = {
 	{ "port", 'p', "PORT", 0, "PostgreSQL server port whose traffic is faulted (required; repeatable, at most 8: conn(port=P) scopes a command to one)", 0 },
-	{ "proxy-port", OPT_PROXY_PORT, "VPORT", 0, "virtual proxy port: connections made to loopback VPORT go to PORT and only those are faulted (like a proxy on VPORT in front of PORT)", 0 },
+	{ "proxy-port", OPT_PROXY_PORT, "VPORT", 0, "virtual proxy port: connections made to loopback VPORT go to PORT and only those are faulted (like a proxy on VPORT in front of PORT); repeatable, one per --port, in the same order", 0 },
 	{ "fifo", 'f', "PATH", 0, "command FIFO (created if missing, removed on exit if created); default " WF_FIFO_DEFAULT, 0 },
 	{ "iface", 'i', "IF", 0, "interface to attach to (repeatable; default lo)", 0 },
 	{ "max-rows", OPT_MAX_ROWS, "N", 0, "recorder rows kept between dumps (default 100000; oldest dropped first, noted in the dump)", 0 },
@@ -106,7 +110,13 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_PROXY_PORT:
 		if (wf_parse_uint(arg, 1, 65535, &v))
 			argp_error(state, "invalid --proxy-port '%s': expected 1..65535", arg);
-		o->ld.proxy_port = (unsigned int)v;
+		if (o->ld.n_proxy_ports == WF_MAX_PORTS)
+			argp_error(state, "at most %d --proxy-port options", WF_MAX_PORTS);
+		for (int i = 0; i < o->ld.n_proxy_ports; i++)
+			if (o->ld.proxy_ports[i] == v)
+				argp_error(state, "--proxy-port %lu given twice", v);
+		o->ld.proxy_ports[o->ld.n_proxy_ports++] = (unsigned int)v;
+		o->ld.proxy_port = o->ld.proxy_ports[0];
 		break;
 	case 'f':
 		o->fifo = arg;
@@ -164,10 +174,14 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!o->port_set)
 			argp_error(state, "--port is required");
-		if (o->ld.proxy_port && o->ld.proxy_port == o->ld.port)
-			argp_error(state, "--proxy-port must differ from --port (%u)", o->ld.port);
-		if (o->ld.proxy_port && o->ld.n_ports > 1)
-			argp_error(state, "--proxy-port stands in front of one --port: give one");
+		if (o->ld.n_proxy_ports && o->ld.n_proxy_ports != o->ld.n_ports)
+			argp_error(state, "each --proxy-port stands in front of the --port given in the same "
+				   "place: %d --port, %d --proxy-port", o->ld.n_ports, o->ld.n_proxy_ports);
+		for (int i = 0; i < o->ld.n_proxy_ports; i++)
+			for (int j = 0; j < o->ld.n_ports; j++)
+				if (o->ld.proxy_ports[i] == o->ld.ports[j])
+					argp_error(state, "--proxy-port %u is also a --port: a virtual port "
+						   "must differ from every followed port", o->ld.proxy_ports[i]);
 		if (o->pcap && !o->ld.record)
 			argp_error(state, "--pcap needs the recorder: drop --no-record");
 		break;
@@ -191,13 +205,18 @@ static const struct argp run_argp = {
 	"faults and records only those connections; connections made straight to PORT pass "
 	"untouched.\n"
 	"\n"
-	"USAGE: wirefault run --port PORT [--port PORT2]... [--proxy-port VPORT] [--fifo PATH] [--iface IF]...\n"
+	"With several --port, give none or one --proxy-port per --port, in the same order: the "
+	"first --proxy-port stands in front of the first --port, and so on.\n"
+	"\n"
+	"USAGE: wirefault run --port PORT [--proxy-port VPORT] [--port PORT2 [--proxy-port VPORT2]]... "
+	"[--fifo PATH] [--iface IF]...\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  wirefault run --port 5432\n"
 	"  wirefault run --port 57638 --proxy-port 9060 --fifo /tmp/mitm.fifo\n"
 	"  wirefault run --port 57638 --fifo /tmp/citus.fifo -v\n"
 	"  wirefault run --port 9700 --port 9701   # then: conn(port=9700).blackhole()\n"
+	"  wirefault run --port 57637 --proxy-port 9061 --port 57638 --proxy-port 9060   # conn(port=9060)\n"
 	"  wirefault run --port 5432 --pcap /tmp/pg.pcap   # then: tshark -r /tmp/pg.pcap -d tcp.port==5432,pgsql\n"
 	"  WIREFAULT_PIPELINE='conn.onQuery(query=\"^COMMIT\").kill()' wirefault run --port 5432\n"
 	"\v"
@@ -338,7 +357,7 @@ static uint64_t random_seed(void)
 }
 
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
-		 struct wf_placeholder *ph)
+		 struct wf_placeholder *ph)	/* ph[o->ld.n_proxy_ports] */
 {
 	struct row_sinks sinks = { .rec = rec };
 	struct wf_exec_ctx exec = { .rec = rec, .counters_fd = wf_loader_counters_fd(ld) };
@@ -358,6 +377,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	exec.pub = &pub;
 	exec.n_ports = o->ld.n_ports;
 	memcpy(exec.ports, o->ld.ports, sizeof(exec.ports));
+	exec.n_proxy_ports = o->ld.n_proxy_ports;
+	memcpy(exec.proxy_ports, o->ld.proxy_ports, sizeof(exec.proxy_ports));
 	exec.on_rows = feed_sinks;
 	exec.on_rows_ctx = &sinks;
 
@@ -418,6 +439,12 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 
 		snprintf(info.ports + l, sizeof(info.ports) - l, "%s%u", i ? "," : "", o->ld.ports[i]);
 	}
+	for (int i = 0; i < o->ld.n_proxy_ports; i++) {
+		size_t l = strlen(info.proxy_ports);
+
+		snprintf(info.proxy_ports + l, sizeof(info.proxy_ports) - l, "%s%u", i ? "," : "",
+			 o->ld.proxy_ports[i]);
+	}
 	snprintf(info.cgroup, sizeof(info.cgroup), "%.511s", ld->cgroup);
 	if (sinks.control)
 		snprintf(info.control, sizeof(info.control), "%s", wf_control_path());
@@ -432,8 +459,10 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	if (err)
 		wf_warn("failed to describe this loader in %s: %s", wf_lock_path(), strerror(-err));
 
-	if ((err = apply_startup_pipeline(&exec)) ||
-	    (o->ld.proxy_port && (err = wf_placeholder_listen(ph)))) {
+	err = apply_startup_pipeline(&exec);
+	for (int i = 0; !err && i < o->ld.n_proxy_ports; i++)
+		err = wf_placeholder_listen(&ph[i]);
+	if (err) {
 		wf_control_server_close(sinks.control);
 		wf_pcap_writer_close(sinks.pcap);
 		goto close_fifo;
@@ -441,21 +470,22 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	if (o->ready_file && (err = write_ready_file(o->ready_file)))
 		wf_warn("failed to write ready file %s: %s", o->ready_file, strerror(-err));
 	if (o->ld.proxy_port)
-		wf_info("ready: faulting connections made to port %u (redirected to port %u) by processes "
-			"of cgroup %s, on %s; commands on %s", o->ld.proxy_port, o->ld.port, ld->cgroup,
+		wf_info("ready: faulting connections made to port%s %s (redirected to port%s %s) by "
+			"processes of cgroup %s, on %s; commands on %s", o->ld.n_proxy_ports > 1 ? "s" : "",
+			info.proxy_ports, o->ld.n_proxy_ports > 1 ? "s" : "", info.ports, ld->cgroup,
 			info.ifaces, o->fifo);
 	else
 		wf_info("ready: following port%s %s on %s; commands on %s", o->ld.n_ports > 1 ? "s" : "",
 			info.ports, info.ifaces, o->fifo);
 
 	for (;;) {
-		struct pollfd pfd[5 + WF_CONTROL_POLLFDS] = {
+		struct pollfd pfd[PFD_FIXED + WF_MAX_PORTS + WF_CONTROL_POLLFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = wf_ring_reader_fd(exec.rr), .events = POLLIN },
 			{ .fd = wf_actions_fd(actions), .events = POLLIN },
 			{ .fd = -1 },
-			{ .fd = ph->watch_fd, .events = POLLIN },
 		};
+		struct pollfd *control_pfd = &pfd[PFD_FIXED + WF_MAX_PORTS];
 		int timeout = (int)(next_drain - wf_now_ms());
 		int hold_timeout = wf_actions_timeout_ms(actions);
 
@@ -464,12 +494,16 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		if (hold_timeout >= 0 && hold_timeout < timeout)
 			timeout = hold_timeout;
 		wf_fifo_server_prepare(&fifo, &pfd[3], &timeout);
+		for (int i = 0; i < WF_MAX_PORTS; i++) {
+			pfd[PFD_FIXED + i].fd = i < o->ld.n_proxy_ports ? ph[i].watch_fd : -1;
+			pfd[PFD_FIXED + i].events = POLLIN;
+		}
 		if (sinks.control)
-			wf_control_server_prepare(sinks.control, &pfd[5]);
+			wf_control_server_prepare(sinks.control, control_pfd);
 		else
-			for (int i = 5; i < 5 + WF_CONTROL_POLLFDS; i++)
-				pfd[i].fd = -1;
-		if (poll(pfd, 5 + WF_CONTROL_POLLFDS, timeout) < 0 && errno != EINTR) {
+			for (int i = 0; i < WF_CONTROL_POLLFDS; i++)
+				control_pfd[i].fd = -1;
+		if (poll(pfd, PFD_FIXED + WF_MAX_PORTS + WF_CONTROL_POLLFDS, timeout) < 0 && errno != EINTR) {
 			err = -errno;
 			wf_err("poll failed: %s", strerror(-err));
 			break;
@@ -482,14 +516,16 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 			err = 0;
 			break;
 		}
-		if (pfd[4].revents) {
-			/* Its port is free now: another program could take it while
-			 * our hooks redirect connections to it.  Stop. */
-			wf_err("the placeholder process holding proxy port %u died; stopping",
-			       o->ld.proxy_port);
-			err = -EPIPE;
+		for (int i = 0; i < o->ld.n_proxy_ports && !err; i++)
+			if (pfd[PFD_FIXED + i].revents) {
+				/* Its port is free now: another program could take it
+				 * while our hooks redirect connections to it.  Stop. */
+				wf_err("the placeholder process holding proxy port %u died; stopping",
+				       o->ld.proxy_ports[i]);
+				err = -EPIPE;
+			}
+		if (err)
 			break;
-		}
 		/* events first: a held chunk's release is the most urgent */
 		wf_actions_service(actions);
 		if ((pfd[1].revents & POLLIN) || wf_now_ms() >= next_drain) {
@@ -498,7 +534,7 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 		}
 		wf_fifo_server_service(&fifo, pfd[3].revents);
 		if (sinks.control)
-			wf_control_server_service(sinks.control, &pfd[5]);
+			wf_control_server_service(sinks.control, control_pfd);
 	}
 	wf_actions_free(actions);	/* held chunks are delivered before we detach */
 	wf_exec_catch_up(&exec);
@@ -543,7 +579,8 @@ int wf_cmd_run(int argc, char **argv)
 		.lock_fd = -1,
 	};
 	struct wf_instance_info holder;
-	struct wf_placeholder ph = { .watch_fd = -1, .listen_fd = -1, .go_fd = -1 };
+	struct wf_placeholder ph[WF_MAX_PORTS];
+	int n_ph = 0;
 	struct wf_loader ld;
 	struct wf_recorder *rec;
 	sigset_t mask;
@@ -609,9 +646,13 @@ int wf_cmd_run(int argc, char **argv)
 	err = sweep_leftovers();
 	if (err)
 		goto close_sfd;
-	/* The virtual port is ours before any hook can redirect it. */
-	if (o.ld.proxy_port && (err = wf_placeholder_start(&ph, o.ld.proxy_port)))
-		goto close_sfd;
+	/* The virtual ports are ours before any hook can redirect them. */
+	for (; n_ph < o.ld.n_proxy_ports; n_ph++) {
+		ph[n_ph] = (struct wf_placeholder){ .watch_fd = -1, .listen_fd = -1, .go_fd = -1 };
+		err = wf_placeholder_start(&ph[n_ph], o.ld.proxy_ports[n_ph]);
+		if (err)
+			goto stop_placeholder;
+	}
 	err = wf_loader_start(&ld, &o.ld);
 	if (err)
 		goto stop_placeholder;
@@ -621,13 +662,14 @@ int wf_cmd_run(int argc, char **argv)
 		err = -ENOMEM;
 		wf_err("out of memory");
 	} else {
-		err = serve(&o, &ld, rec, sfd, &ph);
+		err = serve(&o, &ld, rec, sfd, ph);
 		wf_recorder_free(rec);
 	}
 	wf_loader_stop(&ld);
 stop_placeholder:
-	/* after the hooks are gone: nothing redirects to the port once it is free */
-	wf_placeholder_stop(&ph);
+	/* after the hooks are gone: nothing redirects to a port once it is free */
+	while (n_ph > 0)
+		wf_placeholder_stop(&ph[--n_ph]);
 close_sfd:
 	if (sfd >= 0)
 		close(sfd);

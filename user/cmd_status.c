@@ -373,7 +373,11 @@ int wf_cmd_status(int argc, char **argv)
 		snprintf(info.ports, sizeof(info.ports), "%u", info.port);
 	printf("wirefault loader running: pid %d, port%s %s, fifo %s, interfaces %s, up %llds\n", (int)info.pid,
 	       strchr(info.ports, ',') ? "s" : "", info.ports, info.fifo, info.ifaces, (long long)time(NULL) - info.started);
-	if (info.proxy_port)
+	if (info.proxy_port && strchr(info.proxy_ports, ','))
+		printf("virtual proxy ports: %s, redirected to ports %s (in order) for the processes of "
+		       "cgroup %s; only those connections are faulted\n", info.proxy_ports, info.ports,
+		       info.cgroup[0] ? info.cgroup : "?");
+	else if (info.proxy_port)
 		printf("virtual proxy port: %u, redirected to port %u for the processes of cgroup %s; "
 		       "only those connections are faulted\n", info.proxy_port, info.port,
 		       info.cgroup[0] ? info.cgroup : "?");

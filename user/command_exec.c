@@ -45,16 +45,30 @@ static void set_pipeline_text(struct wf_exec_ctx *x, int scope, uint32_t generat
 	x->pipeline_gen[scope] = generation;
 }
 
-static void scope_selector(const struct wf_scope *sc, struct wf_pipe_scope *sel)
+/*
+ * The server port a conn(port=P) selects: P, or, if P is a virtual port,
+ * the port behind it (the kernel keys connections by their real server
+ * port, and behind each virtual port is a port of its own).
+ */
+static unsigned int scope_server_port(const struct wf_exec_ctx *x, unsigned int port)
+{
+	for (int i = 0; i < x->n_proxy_ports && i < x->n_ports; i++)
+		if (x->proxy_ports[i] == port)
+			return x->ports[i];
+	return port;
+}
+
+static void scope_selector(const struct wf_exec_ctx *x, const struct wf_scope *sc,
+			   struct wf_pipe_scope *sel)
 {
 	memset(sel, 0, sizeof(*sel));
-	sel->port = sc->has_port ? sc->port : 0;
+	sel->port = sc->has_port ? (__u16)scope_server_port(x, sc->port) : 0;
 	sel->has_client = sc->client_family != 0;
 	if (sel->has_client)
 		memcpy(sel->client_addr, sc->client_addr, sizeof(sel->client_addr));
 }
 
-/* conn(port=P) must name a followed port; "" if it does, else the refusal. */
+/* conn(port=P) must name a followed or virtual port; false if it does, else the refusal. */
 static bool scope_port_refused(const struct wf_exec_ctx *x, const struct wf_scope *sc, char *err,
 			       size_t errsz)
 {
@@ -63,12 +77,18 @@ static bool scope_port_refused(const struct wf_exec_ctx *x, const struct wf_scop
 	if (!sc->has_port || !x->n_ports)
 		return false;
 	for (int i = 0; i < x->n_ports; i++)
-		if (x->ports[i] == sc->port)
+		if (x->ports[i] == sc->port || (i < x->n_proxy_ports && x->proxy_ports[i] == sc->port))
 			return false;
 	n = snprintf(err, errsz, "conn(port=%u): port %u is not followed; this loader follows %s",
 		     sc->port, sc->port, x->n_ports > 1 ? "ports " : "port ");
 	for (int i = 0; i < x->n_ports && n >= 0 && (size_t)n < errsz; i++)
 		n += snprintf(err + n, errsz - (size_t)n, "%s%u", i ? ", " : "", x->ports[i]);
+	for (int i = 0; i < x->n_proxy_ports && n >= 0 && (size_t)n < errsz; i++)
+		n += snprintf(err + n, errsz - (size_t)n, "%s%u",
+			      i ? ", " : x->n_proxy_ports > 1 ? " through virtual ports " : " through virtual port ",
+			      x->proxy_ports[i]);
+	if (n >= 0 && (size_t)n < errsz && x->n_proxy_ports > 1)
+		n += snprintf(err + n, errsz - (size_t)n, " (in that order)");
 	if (n >= 0 && (size_t)n < errsz)
 		snprintf(err + n, errsz - (size_t)n, " (run --port P, repeatable)");
 	return true;
@@ -85,7 +105,7 @@ static char *apply_pipeline(struct wf_exec_ctx *x, struct wf_command *cmd, size_
 	char scope_text[WF_SCOPE_TEXT_MAX];
 	int scope;
 
-	scope_selector(&cmd->scope, &sel);
+	scope_selector(x, &cmd->scope, &sel);
 	wf_scope_format(&cmd->scope, scope_text, sizeof(scope_text));
 	if (scope_port_refused(x, &cmd->scope, err, sizeof(err))) {
 		memset(&pc, 0, sizeof(pc));

@@ -39,6 +39,10 @@ struct wf_exec_ctx {
 	/* The followed ports, which conn(port=P) may name (n_ports 0: not checked). */
 	unsigned int ports[WF_MAX_PORTS];
 	int n_ports;
+	/* The virtual port in front of ports[i] (run --proxy-port), or none
+	 * (n_proxy_ports 0): conn(port=V) names the connections made through V. */
+	unsigned int proxy_ports[WF_MAX_PORTS];
+	int n_proxy_ports;
 	/* Random decisions: the seed of pipelines without seed(n) (`run --seed`
 	 * or drawn), the active pipeline's, and their log (owned). */
 	uint64_t seed;

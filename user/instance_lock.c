@@ -39,6 +39,8 @@ static void parse_info(int fd, struct wf_instance_info *info)
 			snprintf(info->ports, sizeof(info->ports), "%s", eq);
 		else if (!strcmp(line, "proxy_port"))
 			info->proxy_port = (unsigned int)strtoul(eq, NULL, 10);
+		else if (!strcmp(line, "proxy_ports"))
+			snprintf(info->proxy_ports, sizeof(info->proxy_ports), "%s", eq);
 		else if (!strcmp(line, "cgroup"))
 			snprintf(info->cgroup, sizeof(info->cgroup), "%s", eq);
 		else if (!strcmp(line, "control"))
@@ -80,8 +82,8 @@ int wf_instance_publish(int lock_fd, const struct wf_instance_info *info)
 {
 	char buf[2048];
 	int n = snprintf(buf, sizeof(buf),
-			 "pid=%d\nport=%u\nports=%s\nproxy_port=%u\ncgroup=%s\ncontrol=%s\npcap=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
-			 (int)info->pid, info->port, info->ports[0] ? info->ports : "", info->proxy_port, info->cgroup, info->control,
+			 "pid=%d\nport=%u\nports=%s\nproxy_port=%u\nproxy_ports=%s\ncgroup=%s\ncontrol=%s\npcap=%s\nfifo=%s\nfifo_created=%d\nifaces=%s\nstarted=%lld\n",
+			 (int)info->pid, info->port, info->ports[0] ? info->ports : "", info->proxy_port, info->proxy_ports, info->cgroup, info->control,
 			 info->pcap, info->fifo,
 			 info->fifo_created ? 1 : 0, info->ifaces, info->started);
 

@@ -22,6 +22,7 @@ struct wf_instance_info {
 	unsigned int port;	/* the first followed port */
 	char ports[64];		/* every followed port, comma-separated */
 	unsigned int proxy_port;	/* virtual proxy port, 0 if none */
+	char proxy_ports[64];	/* every virtual port, comma-separated, in front of ports' */
 	char cgroup[512];	/* where the cgroup programs are attached, "" if none */
 	char control[108];	/* the control socket (dump, watch), "" if none */
 	char pcap[256];		/* the live capture (run --pcap), "" if none */

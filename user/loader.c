@@ -187,8 +187,9 @@ static int attach_cgroup_programs(struct wf_loader *ld, const struct wf_loader_o
 		return err;
 	if (opts->proxy_port && cgroup_is_root(ld->cgroup))
 		wf_info("connect hooks on the root cgroup %s: every process's connections to loopback "
-			"port %u go to port %u (the placeholder owns port %u; --cgroup DIR narrows this)",
-			ld->cgroup, opts->proxy_port, opts->port, opts->proxy_port);
+			"port %u go to port %u%s (the placeholder owns port %u; --cgroup DIR narrows this)",
+			ld->cgroup, opts->proxy_port, opts->port,
+			opts->n_proxy_ports > 1 ? ", and so on for each --proxy-port" : "", opts->proxy_port);
 	wf_debug("attached %d cgroup link(s) on %s (minimum RTO %u us for port %u%s)", ld->n_cgroup_links,
 		 ld->cgroup, opts->rto_min_us, opts->port, opts->proxy_port ? ", virtual port hooks" : "");
 	return 0;
@@ -232,6 +233,9 @@ int wf_loader_start(struct wf_loader *ld, const struct wf_loader_opts *opts)
 	for (int i = 1; i < opts->n_ports && i < WF_MAX_PORTS; i++)
 		cfg.ports[cfg.nports++] = (__u16)opts->ports[i];
 	cfg.proxy_port = (__u16)opts->proxy_port;
+	cfg.proxy_ports[0] = cfg.proxy_port;
+	for (int i = 1; i < opts->n_proxy_ports && i < WF_MAX_PORTS; i++)
+		cfg.proxy_ports[i] = (__u16)opts->proxy_ports[i];
 	cfg.flags = opts->record ? WF_CFG_RECORD : 0;
 	cfg.loader_pid = (__u32)getpid();
 	cfg.rto_min_us = opts->rto_min_us;

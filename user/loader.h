@@ -25,7 +25,9 @@ struct wf_loader_opts {
 	unsigned int ports[WF_MAX_PORTS];	/* every followed port, ports[0] == port */
 	int n_ports;				/* 0: port alone */
 	unsigned int proxy_port;		/* virtual proxy port (0: follow every
-						 * connection to port) */
+						 * connection to port), proxy_ports[0] */
+	unsigned int proxy_ports[WF_MAX_PORTS];	/* the virtual port in front of ports[i] */
+	int n_proxy_ports;			/* 0, or n_ports */
 	const char *ifaces[WF_MAX_IFACES];
 	int n_ifaces;
 	unsigned int ring_size;			/* bytes, a power of two (0 = default) */

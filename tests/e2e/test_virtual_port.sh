@@ -17,6 +17,8 @@ CPORT=56711
 WPORT=56712
 VPORT=56719
 TAKEN_PORT=56718
+W2PORT=56713
+V2PORT=56720
 
 CG2=$(findmnt -n -o TARGET -t cgroup2 | head -n1)
 [ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted (the virtual port needs cgroup hooks)"
@@ -77,7 +79,7 @@ kill $squatter; wait $squatter 2>/dev/null || true
 rc=0
 out=$("$WF" run --port $WPORT --proxy-port $WPORT 2>&1) || rc=$?
 assert_eq "$rc" "2" "exit status for --proxy-port = --port"
-assert_contains "$out" "--proxy-port must differ from --port"
+assert_contains "$out" "--proxy-port $WPORT is also a --port: a virtual port must differ from every followed port"
 
 wf_start --port $WPORT --proxy-port $VPORT
 assert_contains "$(wf_log)" "ready: faulting connections made to port $VPORT (redirected to port $WPORT) by processes of cgroup $TEST_CG"
@@ -206,4 +208,39 @@ ss -ltnH "( sport = :$VPORT )" | grep -q . && fail "the placeholder outlived a k
 assert_eq "$(worker 'SELECT 9')" "9" "direct traffic after kill -9"
 "$WF" cleanup >/dev/null
 assert_no_trace "after kill -9 and cleanup"
+
+step "two virtual ports, each in front of its own worker: a pipeline per virtual port"
+rc=0
+out=$("$WF" run --port $WPORT --port $W2PORT --proxy-port $VPORT 2>&1) || rc=$?
+assert_eq "$rc" "2" "exit status for two --port and one --proxy-port"
+assert_contains "$out" "each --proxy-port stands in front of the --port given in the same place: 2 --port, 1 --proxy-port"
+pg_start worker2 $W2PORT
+V2="host=127.0.0.1 port=$V2PORT user=postgres dbname=postgres sslmode=disable"
+v2psql() { timeout 15 psql "$V2 connect_timeout=5" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+wf_start --port $WPORT --proxy-port $VPORT --port $W2PORT --proxy-port $V2PORT
+assert_contains "$(wf_log)" "ready: faulting connections made to ports $VPORT,$V2PORT (redirected to ports $WPORT,$W2PORT)"
+assert_contains "$("$WF" status)" "virtual proxy ports: $VPORT,$V2PORT, redirected to ports $WPORT,$W2PORT (in order)"
+assert_eq "$(vpsql -c 'SELECT inet_server_port()')" "$WPORT" "psql to $VPORT reaches the first worker"
+assert_eq "$(v2psql -c 'SELECT inet_server_port()')" "$W2PORT" "psql to $V2PORT reaches the second worker"
+assert_eq "$(peer_port 127.0.0.1 $V2PORT)" "$V2PORT" "getpeername() through the second virtual port"
+out=$(mitm "conn(port=9).kill()")
+assert_contains "$out" "conn(port=9): port 9 is not followed; this loader follows ports $WPORT, $W2PORT through virtual ports $VPORT, $V2PORT (in that order)"
+accept "conn(port=$V2PORT).onQuery(query=\"^SELECT 42\").kill()"
+accept "conn(port=$VPORT).onQuery(query=\"^SELECT 42\").reset()"
+fails_with_lost "psql SELECT 42 through $V2PORT (its scope: kill)" v2psql -c 'SELECT 42'
+fails_with_lost "psql SELECT 42 through $VPORT (its scope: reset)" vpsql -c 'SELECT 42'
+assert_eq "$(psql_at $W2PORT -c 'SELECT 42')" "42" "psql SELECT 42 straight to $W2PORT"
+status=$("$WF" status)
+grep -Eq 'VERDICT_KILL +1( |$)' <<<"$status" || fail "one kill expected: $(grep VERDICT_KILL <<<"$status")"
+grep -Eq 'VERDICT_RESET +1( |$)' <<<"$status" || fail "one reset expected: $(grep VERDICT_RESET <<<"$status")"
+accept "conn(port=$V2PORT).allow()"
+assert_eq "$(v2psql -c 'SELECT 42')" "42" "$V2PORT healed by conn(port=$V2PORT).allow()"
+fails_with_lost "psql SELECT 42 through $VPORT, still reset" vpsql -c 'SELECT 42'
+accept 'conn.allow()'
+assert_eq "$(vpsql -c 'SELECT 42')" "42" "$VPORT healed by conn.allow()"
+wf_stop
+assert_no_trace "after two virtual ports"
+for p in $VPORT $V2PORT; do
+	ss -ltnH "( sport = :$p )" | grep -q . && fail "a placeholder still listens on $p"
+done
 echo "ok"

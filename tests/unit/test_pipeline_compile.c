@@ -1387,6 +1387,23 @@ static void test_scope_port_refused(void **state)
 			"port 5432 (run --port P, repeatable)\n");
 		free(a);
 	}
+	/* virtual ports: conn(port=V) names the connections made through V */
+	x.n_ports = 2;
+	x.n_proxy_ports = 2;
+	x.proxy_ports[0] = 9060;
+	x.proxy_ports[1] = 9061;
+	{
+		size_t n;
+		char *a = wf_command_exec(&x, "conn(port=9061).kill()", 22, &n);
+
+		assert_string_equal(a, "no kernel pipeline to publish to\n");
+		free(a);
+		a = wf_command_exec(&x, "conn(port=9062).kill()", 22, &n);
+		assert_string_equal(a, "conn(port=9062): port 9062 is not followed; this loader follows "
+			"ports 5432, 5433 through virtual ports 9060, 9061 (in that order) "
+			"(run --port P, repeatable)\n");
+		free(a);
+	}
 	wf_exec_fini(&x);
 }
 
