@@ -139,7 +139,7 @@ static __always_inline struct wf_port_stall *wf_port_stall_of(const struct wf_fl
 	return bpf_map_lookup_elem(&port_stalls, index);
 }
 
-/* The end of the port's connect_delay() stall if it lasts at `now`, else 0. */
+/* The end of the port's cancel() or connect_delay() stall if it lasts at `now`, else 0. */
 static __always_inline __u64 wf_port_stalled_until(const struct wf_flow_key *key, __u64 now)
 {
 	__u32 index;
@@ -150,14 +150,16 @@ static __always_inline __u64 wf_port_stalled_until(const struct wf_flow_key *key
 }
 
 /*
- * A connect_delay(ms) hold h takes its turn in the port's stall: released ms
- * after the later of its arrival and the stall's end, which moves there
- * (fluent.py's sleeps follow one another).  Not inlined: wf_hold_chunk's
+ * A cancel() or connect_delay(ms) hold h takes its turn in the port's stall:
+ * released its sleep (100 ms, ms) after the later of its arrival and the
+ * stall's end, which moves there (fluent.py's sleeps follow one another).  Not inlined: wf_hold_chunk's
  * frame stays within the 512-byte stack.
  */
 static __noinline void wf_port_stall_extend(struct wf_hold *h, const struct wf_flow_key *key)
 {
-	__u64 span = (h->action_arg > 0 ? (__u64)h->action_arg : 0) * 1000000ull, old, until;
+	__u64 ms = h->action == WF_PIPE_A_CANCEL ? WF_CANCEL_HOLD_MS
+		   : h->action_arg > 0 ? (__u64)h->action_arg : 0;
+	__u64 span = ms * 1000000ull, old, until;
 	__u32 index = 0;
 	struct wf_port_stall *s = wf_port_stall_of(key, &index);
 
@@ -212,7 +214,7 @@ static __noinline bool wf_hold_chunk(struct __sk_buff *skb, struct wf_flow *f,
 		h->action_arg = wf_jittered_ms(pipe->action_arg, pipe->action_jitter,
 					       wf_draw(pipe->seed, f->ident, dir, ch->message,
 						       WF_DRAW_SALT_JITTER));
-	if (h->action == WF_PIPE_A_CONNECT_DELAY)
+	if (h->action == WF_PIPE_A_CONNECT_DELAY || h->action == WF_PIPE_A_CANCEL)
 		wf_port_stall_extend(h, &p->key);
 	h->seq = seq;
 	h->len = ch->len;
@@ -242,7 +244,7 @@ static __always_inline int wf_hold(struct __sk_buff *skb, struct wf_flow *f, con
 
 /*
  * A chunk about to pass untouched: held instead while its port's
- * connect_delay() stall lasts (include/wf_hold.h).
+ * cancel() or connect_delay() stall lasts (include/wf_hold.h).
  */
 static __always_inline int wf_pass_or_stall(struct __sk_buff *skb, struct wf_flow *f,
 					    const struct wf_pkt *p, const struct wf_chunk *ch)

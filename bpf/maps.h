@@ -109,7 +109,7 @@ struct {
 	__type(value, struct wf_hold);
 } holds SEC(".maps");
 
-/* The end of each port's connect_delay() stall (include/wf_hold.h),
+/* The end of each port's cancel() or connect_delay() stall (include/wf_hold.h),
  * indexed like wf_config.ports[].  Mappable: the loader shortens it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

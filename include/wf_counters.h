@@ -50,7 +50,7 @@
 	X(VERDICT_KILL,		"chunks killed: not delivered, FIN to both peers") \
 	X(VERDICT_RESET,	"chunks reset: not delivered, RST to both peers") \
 	X(VERDICT_HOLD,		"chunks held (cancel, connect_delay, delay, stall) until the loader releases them") \
-	X(STALL_HOLDS,		"chunks held behind their port's connect_delay() stall (fluent.py's proxy sleeps)") \
+	X(STALL_HOLDS,		"chunks held behind their port's cancel() or connect_delay() stall (fluent.py's proxy sleeps)") \
 	X(HOLD_NO_SLOT,		"chunks that should have been held but every hold slot was busy (passed)") \
 	X(HOLD_HEADERS_ONLY,	"held frames too big to copy (released by ICMP instead)") \
 	X(HOLD_SEGMENTS_CUT,	"segments of a held direction cut down to their ACK") \

@@ -39,6 +39,7 @@
 #define WF_HOLD_SLOTS		16	/* holds under way at once; more are passed, counted */
 #define WF_HOLD_FRAME_MAX	65536	/* bytes of frame copied (a power of two) */
 #define WF_HOLD_HEADERS_MAX	256	/* copied when the frame is bigger: the longest IP + TCP headers */
+#define WF_CANCEL_HOLD_MS	100	/* fluent.py's CancelHandler sleeps this long after the signal */
 
 enum wf_hold_state {
 	WF_HOLD_FREE = 0,
@@ -66,29 +67,33 @@ struct wf_hold {
 	__u32 pad2;
 	__u64 held_ns;		/* bpf_ktime_get_ns() at hold time (CLOCK_MONOTONIC) */
 	__u64 release_ns;	/* when to release (CLOCK_MONOTONIC), if the program
-				 * decided it (connect_delay, stall); 0: the loader
-				 * decides by the action */
+				 * decided it (cancel, connect_delay, stall); 0: the
+				 * loader decides by the action */
 	__s64 action_arg;	/* cancel: pid; connect_delay, delay: milliseconds */
 	__u8 frame[WF_HOLD_FRAME_MAX];
 };
 
 /*
- * connect_delay(ms) stalls its port, as fluent.py's does: its handler
- * time.sleep()s in mitmproxy's only thread, so while it sleeps no byte of
- * any proxied connection moves, and the next message is handled, with the
- * pipeline of that moment, only when it wakes.  Citus' tests were written
- * against that (a connection opened just after a connect_delay step reaches
- * the server only when the sleep ends).  So:
- *  - the program keeps, per followed port, the end of its stall; a
- *    connect_delay hold takes its turn after the stall's end (its release
- *    is ms after the later of its arrival and that end, which moves there),
- *    and any chunk of the port that would pass while a stall lasts is held
- *    until it ends (action STALL, release_ns the end as it was then);
- *  - the loader, when a queued connect_delay hold's turn comes and its
- *    pipeline is no longer in force (fluent.py's next handler would not
- *    sleep), releases it then and takes its ms off the stall: off the
- *    port's end (atomically: the map is mmapped) and off the release of
- *    every hold of the port due after that turn.
+ * cancel() and connect_delay(ms) stall their port, as fluent.py's do: their
+ * handlers time.sleep() (0.1 s after the SIGINT, ms) in mitmproxy's only
+ * thread, so while one sleeps no byte of any proxied connection moves, and
+ * the next message is handled, with the pipeline of that moment, only when
+ * it wakes.  Citus' tests were written against that (a connection opened
+ * just after a connect_delay step reaches the server only when the sleep
+ * ends; a cancel request sent by the cancelled coordinator reaches the
+ * worker after the held query).  So:
+ *  - the program keeps, per followed port, the end of its stall; such a
+ *    hold takes its turn after the stall's end (release_ns: its sleep after
+ *    the later of its arrival and that end, which moves there), and any
+ *    chunk of the port that would pass while a stall lasts is held until it
+ *    ends (action STALL, release_ns the end as it was then);
+ *  - the loader signals a queued cancel at its turn, and, when a queued
+ *    hold's turn comes and its pipeline is no longer in force (fluent.py's
+ *    next handler would not sleep), or a cancel's signal fails (fluent.py's
+ *    handler raises before its sleep), releases it then and takes its sleep
+ *    off the stall: off the port's end (atomically: the map is mmapped) and
+ *    off the release of every hold of the port due after it; at the stall's
+ *    end it releases the hold that ended it before the stalled chunks.
  *
  *   bpftool map dump pinned /sys/fs/bpf/wirefault/port_stalls
  */

@@ -130,7 +130,7 @@ enum wf_pipe_action_kind {
 	 * its sender (WF_EVENT_UNREACHABLE) */
 	WF_PIPE_A_UNREACHABLE = 9,
 	/* never compiled from a command: why a hold (include/wf_hold.h) keeps
-	 * a chunk that waits behind a connect_delay() stall of its port */
+	 * a chunk that waits behind a cancel() or connect_delay() stall of its port */
 	WF_PIPE_A_STALL = 10,
 };
 

@@ -244,7 +244,7 @@ static void print_pipeline(const struct loader_status *ls)
 		close(pipes_fd);
 }
 
-/* Ports stalled right now by connect_delay() (include/wf_hold.h): pinned config + port_stalls. */
+/* Ports stalled right now by cancel() or connect_delay() (include/wf_hold.h): pinned config + port_stalls. */
 static void print_stalls(uint64_t now)
 {
 	int cfg_fd = bpf_obj_get(WF_PIN_DIR "/config"), fd = bpf_obj_get(WF_PIN_DIR "/port_stalls");
@@ -257,7 +257,7 @@ static void print_stalls(uint64_t now)
 			__u16 port = i ? cfg.ports[i] : cfg.port;
 
 			if (port && !bpf_map_lookup_elem(fd, &i, &st) && st.until_ns > now)
-				printf("stall: port %u, %.0f ms left (connect_delay: the port's other chunks "
+				printf("stall: port %u, %.0f ms left (cancel, connect_delay: the port's other chunks "
 				       "wait)\n", port, (double)(st.until_ns - now) / 1e6);
 		}
 	}

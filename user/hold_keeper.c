@@ -22,11 +22,15 @@ struct pending_release {
 	bool active;
 	uint32_t gen;		/* the slot's generation when it was scheduled */
 	uint64_t due_ns;	/* CLOCK_MONOTONIC */
-	uint64_t signal_ns;	/* cancel(): when its SIGINT goes, 0 once sent */
+	uint64_t signal_ns;	/* cancel() queued behind the port's stall: when its
+				 * SIGINT goes, 0 once sent */
 	int64_t pid;
 	uint64_t turn_ns;	/* connect_delay() queued behind the port's stall:
 				 * when its delay begins, 0 once begun */
-	uint64_t span_ns;	/* connect_delay(): its delay */
+	/* cancel(), connect_delay(): the sleep fluent.py would take, from
+	 * start_ns for span_ns, in the port's stall (include/wf_hold.h) */
+	uint64_t start_ns;
+	uint64_t span_ns;
 };
 
 struct wf_hold_keeper {
@@ -37,16 +41,18 @@ struct wf_hold_keeper {
 	struct wf_config ports;	/* only the ports, for wf_config_port_index() */
 	int counters_fd;
 	struct wf_packet_sender *ps;
-	struct pending_release due[WF_HOLD_SLOTS];
 	/*
-	 * cancel() one at a time, as fluent.py does it: its handler signals,
-	 * then sleeps in mitmproxy's only thread, so a second matching message
-	 * (another connection's) is handled only after the first was forwarded:
-	 * its SIGINT comes 100 ms after the first and its chunk 100 ms after
-	 * that.  Citus' tests depend on the spacing (two signals at once are one
-	 * interrupt to the backend).  The end of the last cancel window:
+	 * cancel() and connect_delay() one at a time, as fluent.py does them:
+	 * its handler sleeps in mitmproxy's only thread, so a second matching
+	 * message (another connection's) is handled only after the first was
+	 * forwarded, with the handler of that moment: a cancel's SIGINT comes
+	 * 100 ms after the previous one's and its chunk 100 ms after that.
+	 * Citus' tests depend on the spacing (two signals at once are one
+	 * interrupt to the backend).  The program queues them in the port's
+	 * stall (release_ns); the keeper signals at each turn, and lets a
+	 * queued one go without its sleep if its pipeline was replaced.
 	 */
-	uint64_t cancel_busy_until_ns;
+	struct pending_release due[WF_HOLD_SLOTS];
 	int pipe_current_fd;
 };
 
@@ -165,114 +171,117 @@ static struct wf_port_stall *stall_of(struct wf_hold_keeper *k, const struct wf_
 	return i < 0 || i >= WF_PORT_STALLS ? NULL : &k->stalls[i];
 }
 
-static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool signal_sent)
-{
-	const struct wf_hold *h = &k->slots[slot];
-	struct pending_release *d = &k->due[slot];
-	uint64_t hold_ms = 0;
-
-	if (h->action == WF_PIPE_A_CONNECT_DELAY || h->action == WF_PIPE_A_DELAY)
-		hold_ms = h->action_arg > 0 ? (uint64_t)h->action_arg : 0;
-	else if (h->action == WF_PIPE_A_CANCEL && signal_sent)
-		hold_ms = WF_CANCEL_HOLD_MS;
-	d->active = true;
-	d->gen = gen;
-	d->signal_ns = 0;
-	d->turn_ns = 0;
-	d->span_ns = hold_ms * 1000000u;
-	/* connect_delay's and a stall's end the program set: the port's stall */
-	d->due_ns = h->release_ns ? h->release_ns : h->held_ns + d->span_ns;
-	if (h->action == WF_PIPE_A_CONNECT_DELAY && h->release_ns > h->held_ns + d->span_ns) {
-		/* queued: when its turn comes, is its pipeline still in force? */
-		d->turn_ns = h->release_ns - d->span_ns;
-	} else if (h->action == WF_PIPE_A_STALL) {
-		/* the stall may have been shortened since (abandon_turn) */
-		const struct wf_port_stall *st = stall_of(k, h);
-		uint64_t until = st ? __atomic_load_n(&st->until_ns, __ATOMIC_ACQUIRE) : 0;
-
-		if (until < d->due_ns)
-			d->due_ns = until;
-	}
-}
-
 /*
- * A queued connect_delay() hold whose pipeline was replaced before its
- * turn: fluent.py's next handler would not have slept, so it goes now and
- * the port's stall loses its delay: the stall's end and every hold of the
- * port due after this turn come span earlier.
+ * A hold whose sleep does not happen (a queued one whose pipeline was
+ * replaced before its turn, a cancel whose signal could not be sent): it
+ * goes now, and the port's stall loses its sleep: the stall's end and every
+ * hold of the port due after the sleep's start come span earlier.
  */
-static void abandon_turn(struct wf_hold_keeper *k, uint32_t slot, uint64_t now)
+static void skip_sleep(struct wf_hold_keeper *k, uint32_t slot, uint64_t now)
 {
 	const struct wf_hold *h = &k->slots[slot];
 	struct pending_release *d = &k->due[slot];
-	uint64_t turn = d->turn_ns, span = d->span_ns, old, shorter;
+	uint64_t start = d->start_ns, span = d->span_ns, old, shorter;
 	struct wf_port_stall *st = stall_of(k, h);
 
 	d->due_ns = now;
-	d->turn_ns = 0;
+	d->turn_ns = d->signal_ns = 0;
+	d->span_ns = 0;
+	if (!span)
+		return;
 	for (uint32_t j = 0; j < WF_HOLD_SLOTS; j++) {
 		struct pending_release *o = &k->due[j];
 
 		if (j == slot || !o->active || k->slots[j].key.server_port != h->key.server_port)
 			continue;
-		if (o->due_ns > turn)
-			o->due_ns = o->due_ns - turn > span ? o->due_ns - span : turn;
-		if (o->turn_ns > turn)
-			o->turn_ns = o->turn_ns - turn > span ? o->turn_ns - span : turn;
+		if (o->due_ns > start)
+			o->due_ns = o->due_ns - start > span ? o->due_ns - span : start;
+		if (o->turn_ns > start)
+			o->turn_ns = o->turn_ns - start > span ? o->turn_ns - span : start;
+		if (o->signal_ns > start)
+			o->signal_ns = o->signal_ns - start > span ? o->signal_ns - span : start;
+		if (o->start_ns > start)
+			o->start_ns = o->start_ns - start > span ? o->start_ns - span : start;
 	}
 	if (st) {
 		old = __atomic_load_n(&st->until_ns, __ATOMIC_ACQUIRE);
 		do {
-			shorter = old > turn + span ? old - span : old > turn ? turn : old;
+			shorter = old > start + span ? old - span : old > start ? start : old;
 		} while (!__atomic_compare_exchange_n(&st->until_ns, &old, shorter, false, __ATOMIC_ACQ_REL,
 						      __ATOMIC_ACQUIRE));
 	}
-	wf_debug("connect_delay: the pipeline changed before this connection's turn: delivered now, "
-		 "the port's stall %.0f ms shorter", (double)span / 1e6);
+	wf_debug("%s: no sleep after all: delivered now, the port's stall %.0f ms shorter",
+		 wf_pipe_action_name(h->action), (double)span / 1e6);
 }
 
-/* A cancel() hold that waits for the cancel before it: signal and release later. */
-static void schedule_queued_cancel(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, int64_t pid)
+/*
+ * When the slot's chunk goes.  cancel() and connect_delay() go when the
+ * program said (release_ns: their turn in the port's stall, then their
+ * sleep); a queued one waits for its turn (a cancel's signal, a
+ * connect_delay's check of its pipeline).  A cancel without its signal
+ * (signal_sent false: it failed, or a sweep adopted the slot) goes now.
+ */
+static void schedule(struct wf_hold_keeper *k, uint32_t slot, uint32_t gen, bool signal_sent)
 {
-	k->due[slot].active = true;
-	k->due[slot].gen = gen;
-	k->due[slot].turn_ns = 0;
-	k->due[slot].signal_ns = k->cancel_busy_until_ns;
-	k->due[slot].pid = pid;
-	k->due[slot].due_ns = k->cancel_busy_until_ns + WF_CANCEL_HOLD_MS * 1000000ull;
-	k->cancel_busy_until_ns = k->due[slot].due_ns;
-	wf_debug("cancel(%lld): another cancel is under way; this one signals in %.1f ms",
-		 (long long)pid, (double)(k->due[slot].signal_ns - wf_now_ns()) / 1e6);
+	const struct wf_hold *h = &k->slots[slot];
+	struct pending_release *d = &k->due[slot];
+	uint64_t ms = 0;
+
+	if (h->action == WF_PIPE_A_CONNECT_DELAY || h->action == WF_PIPE_A_DELAY)
+		ms = h->action_arg > 0 ? (uint64_t)h->action_arg : 0;
+	else if (h->action == WF_PIPE_A_CANCEL)
+		ms = WF_CANCEL_HOLD_MS;
+	memset(d, 0, sizeof(*d));
+	d->active = true;
+	d->gen = gen;
+	d->due_ns = h->release_ns ? h->release_ns : h->held_ns + ms * 1000000u;
+	if (h->action == WF_PIPE_A_STALL) {
+		/* the stall may have been shortened since (skip_sleep) */
+		const struct wf_port_stall *st = stall_of(k, h);
+		uint64_t until = st ? __atomic_load_n(&st->until_ns, __ATOMIC_ACQUIRE) : 0;
+
+		if (until < d->due_ns)
+			d->due_ns = until;
+		return;
+	}
+	if ((h->action != WF_PIPE_A_CANCEL && h->action != WF_PIPE_A_CONNECT_DELAY) || !h->release_ns)
+		return;
+	d->span_ns = ms * 1000000u;
+	d->start_ns = d->due_ns - d->span_ns;
+	if (h->action == WF_PIPE_A_CANCEL && !signal_sent)
+		skip_sleep(k, slot, wf_now_ns());
 }
 
 void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev)
 {
-	bool signal_sent = true;
-	uint64_t now = wf_now_ns();
+	const struct wf_hold *h = ev->slot < WF_HOLD_SLOTS ? &k->slots[ev->slot] : NULL;
+	struct pending_release *d = h ? &k->due[ev->slot] : NULL;
 
-	if (ev->action == WF_PIPE_A_CANCEL && ev->slot < WF_HOLD_SLOTS &&
-	    k->cancel_busy_until_ns > now &&
-	    __atomic_load_n(&k->slots[ev->slot].state, __ATOMIC_ACQUIRE) == WF_HOLD_HELD &&
-	    k->slots[ev->slot].gen == ev->gen) {
-		schedule_queued_cancel(k, ev->slot, ev->gen, ev->action_arg);
-		return;
-	}
-	if (ev->action == WF_PIPE_A_CANCEL) {
-		signal_sent = send_cancel(k, ev->action_arg);
-		if (signal_sent)
-			k->cancel_busy_until_ns = now + WF_CANCEL_HOLD_MS * 1000000ull;
-	}
-	if (ev->slot >= WF_HOLD_SLOTS) {
+	if (!h) {
 		/* every slot was busy: the program let the chunk through */
+		if (ev->action == WF_PIPE_A_CANCEL)
+			send_cancel(k, ev->action_arg);
 		wf_warn("%s: no free hold slot (%d in use): the chunk was delivered without delay",
 			wf_pipe_action_name(ev->action), WF_HOLD_SLOTS);
 		return;
 	}
-	if (__atomic_load_n(&k->slots[ev->slot].state, __ATOMIC_ACQUIRE) != WF_HOLD_HELD ||
-	    k->slots[ev->slot].gen != ev->gen)
+	if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != WF_HOLD_HELD || h->gen != ev->gen)
 		return;	/* already released (adopted by a sweep) */
-	schedule(k, ev->slot, ev->gen, signal_sent);
-	if (!k->due[ev->slot].due_ns || k->due[ev->slot].due_ns <= wf_now_ns())
+	schedule(k, ev->slot, ev->gen, true);
+	if (d->start_ns > h->held_ns) {
+		/* queued behind the port's stall: its turn decides */
+		if (h->action == WF_PIPE_A_CANCEL) {
+			d->signal_ns = d->start_ns;
+			d->pid = ev->action_arg;
+			wf_debug("cancel(%lld): the port is stalled; this one signals in %.1f ms",
+				 (long long)d->pid, (double)(d->signal_ns - wf_now_ns()) / 1e6);
+		} else {
+			d->turn_ns = d->start_ns;
+		}
+	} else if (h->action == WF_PIPE_A_CANCEL && !send_cancel(k, ev->action_arg)) {
+		skip_sleep(k, ev->slot, wf_now_ns());
+	}
+	if (d->due_ns <= wf_now_ns())
 		release(k, ev->slot);
 }
 
@@ -302,24 +311,27 @@ void wf_hold_keeper_service(struct wf_hold_keeper *k)
 		struct wf_hold *h = &k->slots[i];
 
 		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns <= now) {
-			/* its turn: the cancel before it was forwarded */
+			/* its turn: the hold before it was forwarded */
 			k->due[i].signal_ns = 0;
 			if (!pipeline_still_active(k, h->pipe_gen)) {
-				wf_debug("cancel: the pipeline changed while this one waited: no signal, "
-					 "delivered now");
-				k->due[i].due_ns = now;
+				wf_debug("cancel: the pipeline changed while this one waited: no signal");
+				skip_sleep(k, i, now);
 			} else if (!send_cancel(k, k->due[i].pid)) {
-				k->due[i].due_ns = now;	/* delivered at once, as above */
+				skip_sleep(k, i, now);	/* delivered at once */
 			}
 		}
 		if (k->due[i].active && k->due[i].turn_ns && k->due[i].turn_ns <= now) {
-			if (pipeline_still_active(k, h->pipe_gen))
-				k->due[i].turn_ns = 0;	/* its delay begins */
-			else
-				abandon_turn(k, i, now);
+			k->due[i].turn_ns = 0;	/* its delay begins, unless ... */
+			if (!pipeline_still_active(k, h->pipe_gen)) {
+				wf_debug("connect_delay: the pipeline changed while this one waited");
+				skip_sleep(k, i, now);
+			}
 		}
 		if (k->due[i].active) {
-			if (k->due[i].due_ns <= now)
+			/* a stalled chunk goes after the holds that ended the stall
+			 * (fluent.py forwards the message it slept on, then handles
+			 * the others): second pass, below */
+			if (k->due[i].due_ns <= now && h->action != WF_PIPE_A_STALL)
 				release(k, i);
 		} else if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == WF_HOLD_HELD &&
 			   now - h->held_ns > 1000000000u) {
@@ -328,6 +340,9 @@ void wf_hold_keeper_service(struct wf_hold_keeper *k)
 			schedule(k, i, h->gen, false);
 		}
 	}
+	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++)
+		if (k->due[i].active && k->due[i].due_ns <= now && k->slots[i].action == WF_PIPE_A_STALL)
+			release(k, i);
 }
 
 unsigned int wf_hold_keeper_pending(const struct wf_hold_keeper *k)

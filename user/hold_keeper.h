@@ -2,15 +2,15 @@
 /*
  * The loader's side of held chunks (include/wf_hold.h): on each hold event
  * it sends cancel()'s SIGINT, and it releases every held chunk when its
- * time has come: 100 ms after the hold for cancel() (fluent.py signals,
+ * time has come: 100 ms after the signal for cancel() (fluent.py signals,
  * sleeps 0.1 s, then forwards), the requested delay for connect_delay()
  * and delay(), the end of the port's stall for a chunk held behind a
- * connect_delay() (include/wf_hold.h; a queued connect_delay whose
- * pipeline was replaced before its turn is released at its turn, and the
- * stall is shortened by its delay).
- * cancel()s are taken one at a time as fluent.py's single thread takes
- * them: a chunk that matches while another cancel is under way gets its
- * SIGINT when that one is forwarded, and is forwarded 100 ms later.
+ * cancel() or connect_delay().  cancel()s and connect_delay()s are taken
+ * one at a time, as fluent.py's single thread takes them (the program
+ * queues them in the port's stall): a queued cancel gets its SIGINT when
+ * the hold before it is forwarded, and is forwarded 100 ms later; a queued
+ * one whose pipeline was replaced before its turn goes at its turn, and the
+ * stall is shortened by its sleep.
  * On exit everything still held is released at once (fail open).
  */
 #ifndef WF_HOLD_KEEPER_H
@@ -19,9 +19,6 @@
 #include <stdint.h>
 
 #include "wf_event.h"
-
-/* fluent.py's CancelHandler sleeps this long after the signal. */
-#define WF_CANCEL_HOLD_MS 100
 
 struct wf_hold_keeper;
 struct wf_packet_sender;

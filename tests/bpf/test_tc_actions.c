@@ -975,7 +975,7 @@ static void cancel_hold(struct wf_harness *h, int family)
 	struct evs e;
 	struct seg s, held, s2;
 	uint32_t g, q2_seq;
-	uint64_t t0, t1, chunks;
+	uint64_t t0, t1, chunks, release;
 	struct wf_hold *hd;
 
 	holds_mmap(h, &m);
@@ -1032,13 +1032,25 @@ static void cancel_hold(struct wf_harness *h, int family)
 	check_ctl(c, s.out, s.out_len, C2S, PB_TCP_ACK, held.seq, s.ack, TS_FWD);
 	assert_int_equal(h_counter(h, WF_CNT_HOLD_SEGMENTS_CUT), 3);
 
-	/* a bare ACK of the held direction, and the server's segments: untouched */
+	/* a bare ACK of the held direction: untouched */
 	seg(c, C2S, held.seq, PB_TCP_ACK, NULL, 0, &s);
 	assert_untouched(&s);
+	/* the server's segments: evaluated, then held behind the port's stall
+	 * until the cancel's 100 ms are over (fluent.py sleeps them away) */
 	chunks = h_counter(h, WF_CNT_PIPE_CHUNKS);
 	pgw_parameter_status(&b, "application_name", "x");
-	pass_wire(c, S2C, &b);
+	send_wire(c, S2C, &b, &s);
+	check_ctl(c, s.out, s.out_len, S2C, PB_TCP_ACK, s.seq, s.ack, TS_FWD);
+	check_hold(h, 1, c, S2C, &s, WF_PIPE_A_STALL, 0, 0, g, 0, UINT64_MAX);
+	hd = hold_get(h, 0);
+	release = hd->release_ns;
+	assert_true(release == hd->held_ns + WF_CANCEL_HOLD_MS * 1000000ull);
+	free(hd);
+	hd = hold_get(h, 1);
+	assert_true(hd->release_ns == release);
+	free(hd);
 	assert_int_equal(h_counter(h, WF_CNT_PIPE_CHUNKS), chunks + 1);
+	assert_int_equal(h_counter(h, WF_CNT_STALL_HOLDS), 1);
 	assert_int_equal(h_counter(h, WF_CNT_HOLD_SEGMENTS_CUT), 3);
 
 	/* the loader's re-injected copy (marked): passes, the hold stands */
@@ -1050,11 +1062,16 @@ static void cancel_hold(struct wf_harness *h, int family)
 	free(hd);
 	assert_int_equal(h_counter(h, WF_CNT_OWN_PACKETS), 1);
 	assert_int_equal(tc_flow(c).hold_slot[C2S], 1);
-	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 1);
-	assert_int_equal(ev_count(&e), 1);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 2);
+	assert_int_equal(ev_count(&e), 2);
+	check_hold_event(&e.ev[1], c, 1, 0, WF_PIPE_A_STALL, 0, g);
 
-	/* released (gen 1, FREE): the retransmitted bytes behind it pass, framed */
+	/* released (gen 1, FREE) when the stall is over: the retransmitted
+	 * bytes behind it pass, framed */
 	hold_free(&m, 0);
+	hold_free(&m, 1);
+	while (now_ns() <= release)
+		usleep(5000);
 	chunks = h_counter(h, WF_CNT_PIPE_CHUNKS);
 	seg(c, C2S, q2_seq, PSH_ACK, q2.data, q2.len, &s);
 	assert_untouched(&s);
@@ -1073,9 +1090,9 @@ static void cancel_hold(struct wf_harness *h, int family)
 	f = tc_flow(c);
 	assert_int_equal(f.hold_slot[C2S], 1);
 	assert_int_equal(f.hold_gen[C2S], 1);
-	assert_int_equal(ev_count(&e), 2);
-	check_hold_event(&e.ev[1], c, 0, 1, WF_PIPE_A_CANCEL, 4242, g);
-	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 2);
+	assert_int_equal(ev_count(&e), 3);
+	check_hold_event(&e.ev[2], c, 0, 1, WF_PIPE_A_CANCEL, 4242, g);
+	assert_int_equal(h_counter(h, WF_CNT_VERDICT_HOLD), 3);
 	hold_free(&m, 0);
 
 	assert_int_equal(h_counter(h, WF_CNT_VERDICT_DROP), 0);
@@ -1098,7 +1115,8 @@ static void test_cancel_hold_ipv6(void **state)
 	cancel_hold(*state, 6);
 }
 
-/* A server chunk held: the server's direction is cut, the client's is not. */
+/* A server chunk held: the server's direction is cut; the client's next Query waits for the
+ * port's stall, in a hold of its own. */
 static void test_cancel_hold_server_side(void **state)
 {
 	struct wf_harness *h = *state;
@@ -1123,12 +1141,19 @@ static void test_cancel_hold_server_side(void **state)
 	assert_int_equal(tc_flow(c).hold_slot[C2S], 0);
 	assert_int_equal(ev_count(&e), 1);
 	check_hold_event(&e.ev[0], c, 0, 0, WF_PIPE_A_CANCEL, 77, pipe_gen(h));
-	pass_query(c, "SELECT 2");
+	/* the client's next Query waits behind the port's stall */
+	pgw_reset(&b);
+	pgw_query(&b, "SELECT 2");
+	send_wire(c, C2S, &b, &s);
+	check_hold(h, 1, c, C2S, &s, WF_PIPE_A_STALL, 0, 0, pipe_gen(h), 0, UINT64_MAX);
+	assert_int_equal(tc_flow(c).hold_slot[C2S], 2);
 	pgw_reset(&b);
 	pgw_ready_for_query(&b, 'I');
 	send_wire(c, S2C, &b, &s);
 	check_ctl(c, s.out, s.out_len, S2C, PB_TCP_ACK, held.seq, s.ack, TS_FWD);
 	hold_free(&m, 0);
+	hold_free(&m, 1);
+	usleep((WF_CANCEL_HOLD_MS + 10) * 1000);
 	seg(c, S2C, s.seq, PSH_ACK, b.data, b.len, &s);
 	assert_untouched(&s);
 	ev_close(&e);
