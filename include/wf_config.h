@@ -41,17 +41,23 @@ struct wf_config {
 	__u16 proxy_ports[WF_MAX_PORTS];	/* virtual port in front of ports[i], 0: none */
 };
 
-/* The index of port in cfg->ports[] (0: cfg->port), or -1 if not followed. */
-static inline int wf_config_port_index(const struct wf_config *cfg, __u16 port)
+/* The index of port in a port list whose entry 0 is `first` (0 never is one), or -1. */
+static inline int wf_port_list_index(__u16 first, const __u16 *list, __u16 port)
 {
 	if (!port)
 		return -1;
-	if (port == cfg->port)
+	if (port == first)
 		return 0;
 	for (int i = 1; i < WF_MAX_PORTS; i++)
-		if (cfg->ports[i] == port)
+		if (list[i] == port)
 			return i;
 	return -1;
+}
+
+/* The index of port in cfg->ports[] (0: cfg->port), or -1 if not followed. */
+static inline int wf_config_port_index(const struct wf_config *cfg, __u16 port)
+{
+	return wf_port_list_index(cfg->port, cfg->ports, port);
 }
 
 /* Is `port` (host order) a followed server port?  Port 0 never is. */
@@ -64,17 +70,9 @@ static inline int wf_config_follows(const struct wf_config *cfg, __u16 port)
  * ports[i]; 0: proxy_port, in front of port), or -1 if it is none. */
 static inline int wf_config_proxy_index(const struct wf_config *cfg, __u16 vport)
 {
-	if (!vport)
-		return -1;
-	if (vport == cfg->proxy_port)
-		return 0;
-	for (int i = 1; i < WF_MAX_PORTS; i++)
-		if (cfg->proxy_ports[i] == vport)
-			return i;
-	return -1;
+	return wf_port_list_index(cfg->proxy_port, cfg->proxy_ports, vport);
 }
 
-/* skb->mark of packets wirefault injects; the program lets them through. */
 #define WF_OWN_MARK	0x77660001u
 
 #endif /* WF_CONFIG_H */

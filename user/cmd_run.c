@@ -88,6 +88,22 @@ static const struct argp_option run_options[] = {
 	{ 0 },
 };
 
+/* --port and --proxy-port: another entry of the list, at most WF_MAX_PORTS, each once. */
+static void add_port(struct argp_state *state, const char *arg, const char *opt, unsigned int *list,
+		     int *n)
+{
+	unsigned long v;
+
+	if (wf_parse_uint(arg, 1, 65535, &v))
+		argp_error(state, "invalid %s '%s': expected 1..65535", opt, arg);
+	if (*n == WF_MAX_PORTS)
+		argp_error(state, "at most %d %s options", WF_MAX_PORTS, opt);
+	for (int i = 0; i < *n; i++)
+		if (list[i] == v)
+			argp_error(state, "%s %lu given twice", opt, v);
+	list[(*n)++] = (unsigned int)v;
+}
+
 static error_t run_parse(int key, char *arg, struct argp_state *state)
 {
 	struct run_opts *o = state->input;
@@ -95,27 +111,13 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		if (wf_parse_uint(arg, 1, 65535, &v))
-			argp_error(state, "invalid port '%s': expected 1..65535", arg);
-		if (o->ld.n_ports == WF_MAX_PORTS)
-			argp_error(state, "at most %d --port options", WF_MAX_PORTS);
-		for (int i = 0; i < o->ld.n_ports; i++)
-			if (o->ld.ports[i] == v)
-				argp_error(state, "--port %lu given twice", v);
-		o->ld.ports[o->ld.n_ports++] = (unsigned int)v;
+		add_port(state, arg, "--port", o->ld.ports, &o->ld.n_ports);
 		if (!o->port_set)
-			o->ld.port = (unsigned int)v;
+			o->ld.port = o->ld.ports[0];
 		o->port_set = true;
 		break;
 	case OPT_PROXY_PORT:
-		if (wf_parse_uint(arg, 1, 65535, &v))
-			argp_error(state, "invalid --proxy-port '%s': expected 1..65535", arg);
-		if (o->ld.n_proxy_ports == WF_MAX_PORTS)
-			argp_error(state, "at most %d --proxy-port options", WF_MAX_PORTS);
-		for (int i = 0; i < o->ld.n_proxy_ports; i++)
-			if (o->ld.proxy_ports[i] == v)
-				argp_error(state, "--proxy-port %lu given twice", v);
-		o->ld.proxy_ports[o->ld.n_proxy_ports++] = (unsigned int)v;
+		add_port(state, arg, "--proxy-port", o->ld.proxy_ports, &o->ld.n_proxy_ports);
 		o->ld.proxy_port = o->ld.proxy_ports[0];
 		break;
 	case 'f':

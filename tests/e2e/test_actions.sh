@@ -188,24 +188,32 @@ for delay in 1400 500; do
 	accept 'conn.allow()'
 done
 
+# start_pair: two psql connections at once; wait_pair: their times in ms, in $first and $second
+start_pair() {
+	ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
+	first_pid=$!
+	ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
+	second_pid=$!
+}
+wait_pair() {
+	wait $first_pid || fail "the first delayed connection failed"
+	wait $second_pid || fail "the second delayed connection failed"
+	first=$(cat "$WF_TMP/first.ms") second=$(cat "$WF_TMP/second.ms")
+}
+
 step 'connect_delay(1000) stalls the port as fluent.py sleeps: two connections both take 2 s, an open session waits'
 # The open session speaks ~1.2 s after it starts: after the command and the two connections'
 # StartupMessages, before the second one's delay is over.
 ( sleep 1.2; echo '\timing on'; echo "SELECT 'open'" ) | psql_at $WPORT >"$WF_TMP/open.out" 2>&1 &
 open_pid=$!
 accept 'conn.connect_delay(1000)'
-ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
-first_pid=$!
-ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
-second_pid=$!
+start_pair
 sleep 0.5
 st=$("$WF" status)
 grep -Eq "^stall: port $WPORT, [0-9]+ ms left" <<<"$st" || fail "status does not show the port's stall: $st"
 [ "$(grep -c 'connect_delay 127.0.0.1' <<<"$st")" = 2 ] || fail "status should list two connect_delay holds: $st"
-wait $first_pid || fail "the first delayed connection failed"
-wait $second_pid || fail "the second delayed connection failed"
+wait_pair
 wait $open_pid || fail "the open session failed: $(cat "$WF_TMP/open.out")"
-first=$(cat "$WF_TMP/first.ms") second=$(cat "$WF_TMP/second.ms")
 open_ms=$(sed -n 's/^Time: \([0-9]*\).*/\1/p' "$WF_TMP/open.out")
 echo "connect_delay(1000): connections took $first and $second ms; the open session's query $open_ms ms"
 [ -n "$open_ms" ] || fail "psql printed no timing: $(cat "$WF_TMP/open.out")"
@@ -225,15 +233,10 @@ step 'connect_delay(1000), replaced before the second connection'"'"'s turn: tha
 # fluent.py handles the second StartupMessage when its sleep for the first ends, with the
 # handler of that moment: conn.allow() by then, so no second sleep.
 accept 'conn.connect_delay(1000)'
-ms_of worker 'SELECT 1' >"$WF_TMP/first.ms" &
-first_pid=$!
-ms_of worker 'SELECT 1' >"$WF_TMP/second.ms" &
-second_pid=$!
+start_pair
 sleep 0.4
 accept 'conn.allow()'
-wait $first_pid || fail "the first delayed connection failed"
-wait $second_pid || fail "the second delayed connection failed"
-first=$(cat "$WF_TMP/first.ms") second=$(cat "$WF_TMP/second.ms")
+wait_pair
 echo "connect_delay(1000) replaced after 0.4 s: connections took $first and $second ms"
 for t in $first $second; do
 	[ $t -ge 900 ] && [ $t -lt 1800 ] || fail "a connection took $t ms, not ~1000 (2000: the second delay was kept)"

@@ -88,26 +88,29 @@ for p in $A $B; do
 done
 assert_eq "$(ok $C "SELECT 'c passes'")" "c passes" "C during the partition"
 
+# dblink_cut FROM_NAME FROM_PORT TO_NAME TO_PORT: a dblink query from one server to the other,
+# whose port is blackholed, fails by timing out
+dblink_cut() {
+	local rc=0 out
+	out=$(timeout 20 psql "$(conninfo $2)" -X -q -A -t -c \
+		"SELECT * FROM dblink('$(conninfo $4)', 'SELECT 1') AS t(x int)" 2>&1) || rc=$?
+	echo "dblink from $1 to $3: exit $rc: $out"
+	[ "$rc" -ne 0 ] || fail "dblink from $1 to $3 answered while $3 is blackholed"
+	timed_out "$out"
+}
+
 step "conn(port=A).allow() heals A only: dblink from A to B is cut"
 accept "conn(port=$A).allow()"
 assert_eq "$(ok $A "SELECT 'a healed'")" "a healed"
 try $B "SELECT 1"
 [ "$TRY_RC" -ne 0 ] || fail "B answered though its scope still blackholes"
 timed_out "$TRY_OUT"
-rc=0; out=$(timeout 20 psql "$(conninfo $A)" -X -q -A -t -c \
-	"SELECT * FROM dblink('$(conninfo $B)', 'SELECT 1') AS t(x int)" 2>&1) || rc=$?
-echo "dblink from A to B: exit $rc: $out"
-[ "$rc" -ne 0 ] || fail "dblink from A to B answered while B is blackholed"
-timed_out "$out"
+dblink_cut A $A B $B
 
 step "the other way: B healed, A blackholed: dblink from B to A is cut"
 accept "conn(port=$A).blackhole()"
 accept "conn(port=$B).allow()"
-rc=0; out=$(timeout 20 psql "$(conninfo $B)" -X -q -A -t -c \
-	"SELECT * FROM dblink('$(conninfo $A)', 'SELECT 1') AS t(x int)" 2>&1) || rc=$?
-echo "dblink from B to A: exit $rc: $out"
-[ "$rc" -ne 0 ] || fail "dblink from B to A answered while A is blackholed"
-timed_out "$out"
+dblink_cut B $B A $A
 
 step "conn.allow() heals all"
 accept "conn.allow()"

@@ -92,11 +92,19 @@ static void test_usage_errors_exit_2(void **state)
 	EXPECT(2, "Usage: wirefault COMMAND", NULL);
 	EXPECT(2, "unknown command 'frobnicate'", "frobnicate");
 	EXPECT(2, "--port is required", "run");
-	EXPECT(2, "invalid port 'abc'", "run", "--port", "abc");
-	EXPECT(2, "invalid port '0'", "run", "--port", "0");
-	EXPECT(2, "invalid port '65536'", "run", "--port", "65536");
-	EXPECT(2, "invalid port '-5'", "run", "-p", "-5");
-	EXPECT(2, "invalid port '12x'", "run", "-p", "12x");
+	EXPECT(2, "invalid --port 'abc'", "run", "--port", "abc");
+	EXPECT(2, "invalid --port '0'", "run", "--port", "0");
+	EXPECT(2, "invalid --port '65536'", "run", "--port", "65536");
+	EXPECT(2, "--port 5432 given twice", "run", "--port", "5432", "--port", "5432");
+	EXPECT(2, "invalid --proxy-port 'x'", "run", "--port", "5432", "--proxy-port", "x");
+	EXPECT(2, "--proxy-port 9060 given twice", "run", "--port", "5432", "--port", "5433",
+	       "--proxy-port", "9060", "--proxy-port", "9060");
+	EXPECT(2, "each --proxy-port stands in front of the --port given in the same place: 2 --port, "
+	       "1 --proxy-port", "run", "--port", "5432", "--port", "5433", "--proxy-port", "9060");
+	EXPECT(2, "--proxy-port 5433 is also a --port", "run", "--port", "5432", "--proxy-port", "9060",
+	       "--port", "5433", "--proxy-port", "5433");
+	EXPECT(2, "invalid --port '-5'", "run", "-p", "-5");
+	EXPECT(2, "invalid --port '12x'", "run", "-p", "12x");
 	EXPECT(2, "invalid --ring-size '5000'", "run", "-p", "5432", "--ring-size", "5000");
 	EXPECT(2, "invalid --max-rows '0'", "run", "-p", "5432", "--max-rows", "0");
 	EXPECT(2, "unexpected argument 'extra'", "run", "-p", "5432", "extra");
