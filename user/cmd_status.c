@@ -302,7 +302,7 @@ out:
 static void print_verdicts(const __u64 *c)
 {
 	printf("verdicts: %llu packets passed, %llu dropped; chunks killed %llu, reset %llu, held %llu "
-	       "(cancel/connect_delay/delay), blackholed %llu, unreachable %llu (%llu ICMPs sent), "
+	       "(cancel/connect_delay/delay/stall), blackholed %llu, unreachable %llu (%llu ICMPs sent), "
 	       "truncated %llu (cut %llu), killed by killall %llu\n",
 	       (unsigned long long)c[WF_CNT_VERDICT_PASS], (unsigned long long)c[WF_CNT_VERDICT_DROP],
 	       (unsigned long long)c[WF_CNT_VERDICT_KILL], (unsigned long long)c[WF_CNT_VERDICT_RESET],
