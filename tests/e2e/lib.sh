@@ -28,6 +28,15 @@ declare -A PG_PORT=()
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
+# The tests' server ports (56000-57999) lie in Linux's ephemeral range: a client socket that
+# lingers from an earlier test (a blackholed one retransmits its FIN for minutes) can hold one
+# as its local port, and a server started on it then listens on ::1 alone ("could not bind IPv4
+# address ... Address already in use"). While a test runs, the range is kept out of ephemeral
+# use; the setting is put back on exit.
+TEST_PORTS=56000-57999
+RESERVED_PORTS_BEFORE=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+echo "${RESERVED_PORTS_BEFORE:+$RESERVED_PORTS_BEFORE,}$TEST_PORTS" >/proc/sys/net/ipv4/ip_local_reserved_ports
+
 # pg_start NAME PORT [postgres -c options...]: a fresh cluster, trust auth, logging connections.
 pg_start() {
 	local name=$1 port=$2; shift 2
@@ -41,6 +50,12 @@ pg_start() {
 	as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 30 start >/dev/null ||
 		{ cat "$dir/server.log"; fail "start $name"; }
 	PG_PORT[$name]=$port
+	# a server that could bind only some of its addresses starts all the same
+	if grep -q "could not bind" "$dir/server.log"; then
+		grep "could not bind" "$dir/server.log"
+		ss -tanp "( sport = :$port )" || true
+		fail "server $name could not listen on every address of port $port"
+	fi
 }
 
 pg_log() { cat "$WF_TMP/$1/server.log"; }
@@ -154,5 +169,6 @@ cleanup_harness() {
 	fi
 	rm -rf "$WF_TMP"
 	"$WF" cleanup >/dev/null 2>&1 || true
+	echo "$RESERVED_PORTS_BEFORE" >/proc/sys/net/ipv4/ip_local_reserved_ports || true
 }
 trap cleanup_harness EXIT
