@@ -22,11 +22,9 @@ struct pending_release {
 	bool active;
 	uint32_t gen;		/* the slot's generation when it was scheduled */
 	uint64_t due_ns;	/* CLOCK_MONOTONIC */
-	uint64_t signal_ns;	/* cancel() queued behind the port's stall: when its
-				 * SIGINT goes, 0 once sent */
-	int64_t pid;
-	uint64_t turn_ns;	/* connect_delay() queued behind the port's stall:
-				 * when its delay begins, 0 once begun */
+	uint64_t turn_ns;	/* queued behind the port's stall: when its sleep
+				 * would begin (a cancel's SIGINT goes then, if its
+				 * pipeline is still in force), 0 once begun */
 	/* cancel(), connect_delay(): the sleep fluent.py would take, from
 	 * start_ns for span_ns, in the port's stall (include/wf_hold.h) */
 	uint64_t start_ns;
@@ -104,6 +102,8 @@ struct wf_hold_keeper *wf_hold_keeper_new(const struct wf_hold_keeper_opts *o)
 		err = errno;
 		if (k->slots)
 			munmap(k->slots, k->map_len);
+		if (k->stalls)
+			munmap(k->stalls, k->stalls_len);
 		free(k);
 		errno = err;
 		return NULL;
@@ -185,7 +185,7 @@ static void skip_sleep(struct wf_hold_keeper *k, uint32_t slot, uint64_t now)
 	struct wf_port_stall *st = stall_of(k, h);
 
 	d->due_ns = now;
-	d->turn_ns = d->signal_ns = 0;
+	d->turn_ns = 0;
 	d->span_ns = 0;
 	if (!span)
 		return;
@@ -198,8 +198,6 @@ static void skip_sleep(struct wf_hold_keeper *k, uint32_t slot, uint64_t now)
 			o->due_ns = o->due_ns - start > span ? o->due_ns - span : start;
 		if (o->turn_ns > start)
 			o->turn_ns = o->turn_ns - start > span ? o->turn_ns - span : start;
-		if (o->signal_ns > start)
-			o->signal_ns = o->signal_ns - start > span ? o->signal_ns - span : start;
 		if (o->start_ns > start)
 			o->start_ns = o->start_ns - start > span ? o->start_ns - span : start;
 	}
@@ -270,14 +268,10 @@ void wf_hold_keeper_on_event(struct wf_hold_keeper *k, const struct wf_event *ev
 	schedule(k, ev->slot, ev->gen, true);
 	if (d->start_ns > h->held_ns) {
 		/* queued behind the port's stall: its turn decides */
-		if (h->action == WF_PIPE_A_CANCEL) {
-			d->signal_ns = d->start_ns;
-			d->pid = ev->action_arg;
+		d->turn_ns = d->start_ns;
+		if (h->action == WF_PIPE_A_CANCEL)
 			wf_debug("cancel(%lld): the port is stalled; this one signals in %.1f ms",
-				 (long long)d->pid, (double)(d->signal_ns - wf_now_ns()) / 1e6);
-		} else {
-			d->turn_ns = d->start_ns;
-		}
+				 (long long)h->action_arg, (double)(d->turn_ns - wf_now_ns()) / 1e6);
 	} else if (h->action == WF_PIPE_A_CANCEL && !send_cancel(k, ev->action_arg)) {
 		skip_sleep(k, ev->slot, wf_now_ns());
 	}
@@ -292,8 +286,6 @@ int wf_hold_keeper_timeout_ms(struct wf_hold_keeper *k)
 	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
 		if (k->due[i].active && k->due[i].due_ns < next)
 			next = k->due[i].due_ns;
-		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns < next)
-			next = k->due[i].signal_ns;
 		if (k->due[i].active && k->due[i].turn_ns && k->due[i].turn_ns < next)
 			next = k->due[i].turn_ns;
 	}
@@ -310,21 +302,15 @@ void wf_hold_keeper_service(struct wf_hold_keeper *k)
 	for (uint32_t i = 0; i < WF_HOLD_SLOTS; i++) {
 		struct wf_hold *h = &k->slots[i];
 
-		if (k->due[i].active && k->due[i].signal_ns && k->due[i].signal_ns <= now) {
-			/* its turn: the hold before it was forwarded */
-			k->due[i].signal_ns = 0;
-			if (!pipeline_still_active(k, h->pipe_gen)) {
-				wf_debug("cancel: the pipeline changed while this one waited: no signal");
-				skip_sleep(k, i, now);
-			} else if (!send_cancel(k, k->due[i].pid)) {
-				skip_sleep(k, i, now);	/* delivered at once */
-			}
-		}
 		if (k->due[i].active && k->due[i].turn_ns && k->due[i].turn_ns <= now) {
-			k->due[i].turn_ns = 0;	/* its delay begins, unless ... */
+			/* its turn: the hold before it was forwarded */
+			k->due[i].turn_ns = 0;
 			if (!pipeline_still_active(k, h->pipe_gen)) {
-				wf_debug("connect_delay: the pipeline changed while this one waited");
+				wf_debug("%s: the pipeline changed while this one waited",
+					 wf_pipe_action_name(h->action));
 				skip_sleep(k, i, now);
+			} else if (h->action == WF_PIPE_A_CANCEL && !send_cancel(k, h->action_arg)) {
+				skip_sleep(k, i, now);	/* delivered at once */
 			}
 		}
 		if (k->due[i].active) {
