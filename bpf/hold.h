@@ -125,25 +125,21 @@ static __always_inline void wf_hold_copy(struct __sk_buff *skb, struct wf_hold *
 	h->frame_len = m + 1;
 }
 
-/* The port_stalls entry of the connection's port (include/wf_hold.h). */
-static __always_inline struct wf_port_stall *wf_port_stall_of(const struct wf_flow_key *key,
-							      __u32 *index)
+/* The port_stalls entry of the connection's port (include/wf_hold.h), if followed. */
+static __always_inline struct wf_port_stall *wf_port_stall_of(const struct wf_config *cfg,
+							      const struct wf_flow_key *key)
 {
-	__u32 zero = 0;
-	struct wf_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	int i = cfg ? wf_config_port_index(cfg, key->server_port) : -1;
+	__u32 index = (__u32)i;
 
-	if (i < 0)
-		return NULL;
-	*index = (__u32)i;
-	return bpf_map_lookup_elem(&port_stalls, index);
+	return i < 0 ? NULL : bpf_map_lookup_elem(&port_stalls, &index);
 }
 
 /* The end of the port's cancel() or connect_delay() stall if it lasts at `now`, else 0. */
-static __always_inline __u64 wf_port_stalled_until(const struct wf_flow_key *key, __u64 now)
+static __always_inline __u64 wf_port_stalled_until(const struct wf_config *cfg,
+						   const struct wf_flow_key *key, __u64 now)
 {
-	__u32 index;
-	struct wf_port_stall *s = wf_port_stall_of(key, &index);
+	struct wf_port_stall *s = wf_port_stall_of(cfg, key);
 	__u64 until = s ? s->until_ns : 0;
 
 	return until > now ? until : 0;
@@ -152,16 +148,16 @@ static __always_inline __u64 wf_port_stalled_until(const struct wf_flow_key *key
 /*
  * A cancel() or connect_delay(ms) hold h takes its turn in the port's stall:
  * released its sleep (100 ms, ms) after the later of its arrival and the
- * stall's end, which moves there (fluent.py's sleeps follow one another).  Not inlined: wf_hold_chunk's
- * frame stays within the 512-byte stack.
+ * stall's end, which moves there (fluent.py's sleeps follow one another).
+ * Not inlined: wf_hold_chunk's frame stays within the 512-byte stack.
  */
 static __noinline void wf_port_stall_extend(struct wf_hold *h, const struct wf_flow_key *key)
 {
 	__u64 ms = h->action == WF_PIPE_A_CANCEL ? WF_CANCEL_HOLD_MS
 		   : h->action_arg > 0 ? (__u64)h->action_arg : 0;
 	__u64 span = ms * 1000000ull, old, until;
-	__u32 index = 0;
-	struct wf_port_stall *s = wf_port_stall_of(key, &index);
+	__u32 zero = 0;
+	struct wf_port_stall *s = wf_port_stall_of(bpf_map_lookup_elem(&config, &zero), key);
 
 	until = h->held_ns + span;
 	/* another CPU may move the end meanwhile: a few tries, then its own span */
@@ -244,12 +240,14 @@ static __always_inline int wf_hold(struct __sk_buff *skb, struct wf_flow *f, con
 
 /*
  * A chunk about to pass untouched: held instead while its port's
- * cancel() or connect_delay() stall lasts (include/wf_hold.h).
+ * cancel() or connect_delay() stall lasts (include/wf_hold.h); a
+ * retransmission (no new bytes) passes.
  */
-static __always_inline int wf_pass_or_stall(struct __sk_buff *skb, struct wf_flow *f,
-					    const struct wf_pkt *p, const struct wf_chunk *ch)
+static __always_inline int wf_pass_or_stall(struct __sk_buff *skb, const struct wf_config *cfg,
+					    struct wf_flow *f, const struct wf_pkt *p,
+					    const struct wf_chunk *ch)
 {
-	__u64 until = wf_port_stalled_until(&p->key, bpf_ktime_get_ns());
+	__u64 until = ch->len ? wf_port_stalled_until(cfg, &p->key, bpf_ktime_get_ns()) : 0;
 
 	return until ? wf_hold(skb, f, p, ch, until) : TCX_NEXT;
 }

@@ -117,7 +117,7 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 
 	switch (action) {
 	case WF_PIPE_A_ALLOW:
-		return ch->len ? wf_pass_or_stall(skb, f, p, ch) : TCX_NEXT;
+		return wf_pass_or_stall(skb, cfg, f, p, ch);
 	case WF_PIPE_A_KILL:
 		return wf_close_both(skb, f, p, ch->seq, WF_TCP_FIN);
 	case WF_PIPE_A_RESET:
@@ -146,7 +146,7 @@ static __always_inline int wf_act(struct __sk_buff *skb, const struct wf_config 
 		return TCX_DROP;
 	case WF_PIPE_A_CONNECT_DELAY:
 		if (!ch->initial)	/* fluent.py delays the initial chunk only */
-			return ch->len ? wf_pass_or_stall(skb, f, p, ch) : TCX_NEXT;
+			return wf_pass_or_stall(skb, cfg, f, p, ch);
 		/* fall through */
 	case WF_PIPE_A_DELAY:
 	case WF_PIPE_A_CANCEL:

@@ -358,6 +358,16 @@ static uint64_t random_seed(void)
 	return v;
 }
 
+/* "5432,5433": a port list as the lock file and the log print it. */
+static void join_ports(char *buf, size_t size, const unsigned int *ports, int n)
+{
+	size_t l = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && l < size; i++)
+		l += (size_t)snprintf(buf + l, size - l, "%s%u", i ? "," : "", ports[i]);
+}
+
 static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *rec, int sfd,
 		 struct wf_placeholder *ph)	/* ph[o->ld.n_proxy_ports] */
 {
@@ -436,17 +446,8 @@ static int serve(struct run_opts *o, struct wf_loader *ld, struct wf_recorder *r
 	struct wf_instance_info info = { .pid = getpid(), .port = o->ld.port, .proxy_port = o->ld.proxy_port,
 					 .fifo_created = fifo.created, .started = (long long)time(NULL) };
 	snprintf(info.fifo, sizeof(info.fifo), "%s", o->fifo);
-	for (int i = 0; i < o->ld.n_ports; i++) {
-		size_t l = strlen(info.ports);
-
-		snprintf(info.ports + l, sizeof(info.ports) - l, "%s%u", i ? "," : "", o->ld.ports[i]);
-	}
-	for (int i = 0; i < o->ld.n_proxy_ports; i++) {
-		size_t l = strlen(info.proxy_ports);
-
-		snprintf(info.proxy_ports + l, sizeof(info.proxy_ports) - l, "%s%u", i ? "," : "",
-			 o->ld.proxy_ports[i]);
-	}
+	join_ports(info.ports, sizeof(info.ports), o->ld.ports, o->ld.n_ports);
+	join_ports(info.proxy_ports, sizeof(info.proxy_ports), o->ld.proxy_ports, o->ld.n_proxy_ports);
 	snprintf(info.cgroup, sizeof(info.cgroup), "%.511s", ld->cgroup);
 	if (sinks.control)
 		snprintf(info.control, sizeof(info.control), "%s", wf_control_path());
